@@ -1,0 +1,50 @@
+# Temblor's make targets. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export GOTOOLCHAIN ?= local
+CONTROLLER_GEN := go tool controller-gen
+K8S_BIN = $(shell hack/build-k8s.sh kube-apiserver etcd kubectl)
+GO_TEST_FLAGS ?=
+
+.PHONY: help
+help: ## List the targets.
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: demo
+demo: ## Run the local demo (a later milestone brings the single-node cluster).
+	@echo "make demo: not yet - the local single-node cluster demo lands with the e2e milestone."
+	@echo "Meanwhile: make test runs the controller suite against a real kube-apiserver."
+
+.PHONY: generate
+generate: ## Regenerate bpf2go bindings and objects, and deepcopy code.
+	go generate ./bpf/...
+	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+
+.PHONY: manifests
+manifests: ## Regenerate CRDs and RBAC from the API types and markers.
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=temblor-manager paths=./controllers/... output:rbac:artifacts:config=config/rbac/manager
+
+.PHONY: verify-generated
+verify-generated: generate manifests ## Fail if generated files differ from what is committed.
+	@git diff --exit-code -- api bpf config || { echo "generated files are stale: run make generate manifests and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- api bpf config)" || { git status --porcelain -- api bpf config; echo "untracked generated files: commit them" >&2; exit 1; }
+
+.PHONY: build
+build: ## Build the binaries into bin/.
+	CGO_ENABLED=0 go build -o bin/ ./cmd/...
+
+.PHONY: lint
+lint: ## Run gofmt and go vet.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1; }
+	go vet ./...
+
+.PHONY: k8s-bin
+k8s-bin: ## Build (once, cached) kube-apiserver, etcd and kubectl from source.
+	hack/build-k8s.sh kube-apiserver etcd kubectl
+
+.PHONY: test
+test: ## Run every test: unit, BPF (root), envtest controller suites.
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test -p 1 -count=1 $(GO_TEST_FLAGS) ./...

@@ -1,0 +1,51 @@
+package v1alpha1
+
+// Condition types of a Fault.
+const (
+	// ConditionTargetsSelected is True once the target pods are fixed.
+	ConditionTargetsSelected = "TargetsSelected"
+	// ConditionInjected is True while every target is injected.
+	ConditionInjected = "Injected"
+	// ConditionCompleted is True once the fault has ended and been torn down.
+	ConditionCompleted = "Completed"
+)
+
+// Condition types of a FaultInjection.
+const (
+	// ConditionAgentConnected is False while the agent has withdrawn its
+	// faults because it lost the API server (dead-man switch).
+	ConditionAgentConnected = "AgentConnected"
+)
+
+// Condition reasons.
+const (
+	// ReasonTargetsResolved: the selector matched pods and targets were fixed.
+	ReasonTargetsResolved = "TargetsResolved"
+	// ReasonNoTargets: the selector matched no running pod.
+	ReasonNoTargets = "NoTargets"
+	// ReasonProtectedNamespace: the Fault lives in a protected namespace.
+	ReasonProtectedNamespace = "ProtectedNamespace"
+	// ReasonInvalidSpec: the spec passed the CRD but cannot be carried out.
+	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonDryRun: dry run, targets reported and nothing injected.
+	ReasonDryRun = "DryRun"
+	// ReasonInjectionPending: waiting for the agents.
+	ReasonInjectionPending = "InjectionPending"
+	// ReasonAllInjected: every target is injected.
+	ReasonAllInjected = "AllInjected"
+	// ReasonPartiallyInjected: some targets failed or are gone.
+	ReasonPartiallyInjected = "PartiallyInjected"
+	// ReasonInjectionFailed: no target could be injected.
+	ReasonInjectionFailed = "InjectionFailed"
+	// ReasonExpired: the duration ended and everything was removed.
+	ReasonExpired = "Expired"
+	// ReasonTearingDown: waiting for the agents to confirm teardown.
+	ReasonTearingDown = "TearingDown"
+	// ReasonAPIServerUnreachable: the agent withdrew the fault on its own.
+	ReasonAPIServerUnreachable = "APIServerUnreachable"
+	// ReasonReconnected: the agent reached the API server again.
+	ReasonReconnected = "Reconnected"
+)
+
+// Finalizer is held by Faults and FaultInjections until teardown is confirmed.
+const Finalizer = "chaos.temblor.dev/finalizer"

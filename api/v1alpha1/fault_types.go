@@ -1,0 +1,292 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Mode chooses how many of the pods matching the selector a Fault hits.
+// +kubebuilder:validation:Enum=All;One;Fixed;Percent
+type Mode string
+
+const (
+	// ModeAll hits every matching pod.
+	ModeAll Mode = "All"
+	// ModeOne hits one matching pod, chosen at random.
+	ModeOne Mode = "One"
+	// ModeFixed hits spec.count matching pods, chosen at random.
+	ModeFixed Mode = "Fixed"
+	// ModePercent hits spec.percent percent of the matching pods (rounded
+	// down, at least one), chosen at random.
+	ModePercent Mode = "Percent"
+)
+
+// PodSelector chooses the pods of a Fault, always within the Fault's own
+// namespace. At least one of matchLabels, matchExpressions and podNames must
+// be set; when several are set a pod must satisfy all of them.
+// +kubebuilder:validation:XValidation:rule="has(self.matchLabels) || has(self.matchExpressions) || has(self.podNames)",message="selector must name pods: set matchLabels, matchExpressions or podNames (an empty selector would hit every pod in the namespace)"
+type PodSelector struct {
+	// matchLabels selects pods carrying all these labels.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	MatchLabels map[string]string `json:"matchLabels,omitempty"`
+
+	// matchExpressions selects pods satisfying all these label requirements.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	MatchExpressions []metav1.LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+
+	// podNames limits the selection to pods with these names.
+	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=set
+	PodNames []string `json:"podNames,omitempty"`
+
+	// containerNames limits a syscall fault to these containers of each pod
+	// (by default every container). Network faults act on the pod's network
+	// namespace, which all its containers share.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=63
+	// +listType=set
+	ContainerNames []string `json:"containerNames,omitempty"`
+}
+
+// FaultSpec is what a Fault does, to which pods, and for how long.
+// +kubebuilder:validation:XValidation:rule="self.mode != 'Fixed' || has(self.count)",message="count is required when mode is Fixed"
+// +kubebuilder:validation:XValidation:rule="self.mode == 'Fixed' || !has(self.count)",message="count is only valid when mode is Fixed"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'Percent' || has(self.percent)",message="percent is required when mode is Percent"
+// +kubebuilder:validation:XValidation:rule="self.mode == 'Percent' || !has(self.percent)",message="percent is only valid when mode is Percent"
+// +kubebuilder:validation:XValidation:rule="!has(self.selector.containerNames) || has(self.syscall)",message="selector.containerNames applies only to syscall faults: containers of a pod share its network namespace"
+type FaultSpec struct {
+	// selector chooses the target pods in the Fault's namespace.
+	// +required
+	Selector PodSelector `json:"selector"`
+
+	// mode is All (the default), One, Fixed or Percent.
+	// +optional
+	// +kubebuilder:default=All
+	Mode Mode `json:"mode,omitempty"`
+
+	// count is the number of pods hit when mode is Fixed.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	Count *int32 `json:"count,omitempty"`
+
+	// percent is the percentage of matching pods hit when mode is Percent.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Percent *int32 `json:"percent,omitempty"`
+
+	// duration is how long the fault lasts once injected, from 1s to 24h,
+	// in Go syntax: "30s", "5m", "1h30m".
+	// +required
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="duration must be between 1s and 24h"
+	Duration metav1.Duration `json:"duration"`
+
+	// dryRun resolves and reports the targets without injecting anything.
+	// +optional
+	DryRun bool `json:"dryRun,omitempty"`
+
+	// The action, exactly one of network and syscall.
+	FaultAction `json:",inline"`
+}
+
+// FaultPhase is where a Fault is in its life.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
+type FaultPhase string
+
+const (
+	// FaultPending: accepted, targets not yet injected.
+	FaultPending FaultPhase = "Pending"
+	// FaultRunning: targets selected, injections handed to the nodes.
+	FaultRunning FaultPhase = "Running"
+	// FaultSucceeded: the fault expired (or was a dry run) and was torn down cleanly.
+	FaultSucceeded FaultPhase = "Succeeded"
+	// FaultFailed: the fault was refused or could not be injected.
+	FaultFailed FaultPhase = "Failed"
+)
+
+// Target is one pod a Fault hits.
+type Target struct {
+	// name is the pod's name.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// uid is the pod's UID.
+	// +required
+	// +kubebuilder:validation:MaxLength=36
+	UID string `json:"uid"`
+
+	// nodeName is the node the pod runs on.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	NodeName string `json:"nodeName"`
+
+	// containerIDs are the runtime IDs of the containers hit, when the
+	// selector names containers; empty means the whole pod.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=128
+	// +listType=atomic
+	ContainerIDs []string `json:"containerIDs,omitempty"`
+}
+
+// Counters are what the kernel programs counted, summed over targets.
+type Counters struct {
+	// packetsMatched counts packets that matched the filters.
+	// +optional
+	PacketsMatched int64 `json:"packetsMatched,omitempty"`
+	// packetsDropped counts packets dropped.
+	// +optional
+	PacketsDropped int64 `json:"packetsDropped,omitempty"`
+	// packetsCorrupted counts packets rewritten.
+	// +optional
+	PacketsCorrupted int64 `json:"packetsCorrupted,omitempty"`
+	// syscallsMatched counts system calls by targets that matched.
+	// +optional
+	SyscallsMatched int64 `json:"syscallsMatched,omitempty"`
+	// syscallsFailed counts system calls made to fail.
+	// +optional
+	SyscallsFailed int64 `json:"syscallsFailed,omitempty"`
+}
+
+// Add adds o to c.
+func (c *Counters) Add(o Counters) {
+	c.PacketsMatched += o.PacketsMatched
+	c.PacketsDropped += o.PacketsDropped
+	c.PacketsCorrupted += o.PacketsCorrupted
+	c.SyscallsMatched += o.SyscallsMatched
+	c.SyscallsFailed += o.SyscallsFailed
+}
+
+// NodeStatus summarises one node's FaultInjection.
+type NodeStatus struct {
+	// nodeName is the node.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	NodeName string `json:"nodeName"`
+
+	// phase is the node's injection phase, as its agent reports it.
+	// +optional
+	Phase InjectionPhase `json:"phase,omitempty"`
+
+	// targets is the number of target pods on the node.
+	// +optional
+	Targets int32 `json:"targets,omitempty"`
+
+	// injected is the number of those targets the agent has injected.
+	// +optional
+	Injected int32 `json:"injected,omitempty"`
+
+	// message is the agent's last word on failures, if any.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
+
+	// counters are the node's last reported counts; they are kept after
+	// the node's FaultInjection is removed, so totals never go backwards.
+	// +optional
+	Counters Counters `json:"counters,omitempty"`
+}
+
+// FaultStatus is the observed state of a Fault.
+type FaultStatus struct {
+	// observedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// phase is Pending, Running, Succeeded or Failed.
+	// +optional
+	Phase FaultPhase `json:"phase,omitempty"`
+
+	// action summarises the action for kubectl, e.g. "drop egress 30%".
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Action string `json:"action,omitempty"`
+
+	// conditions are the Fault's conditions (TargetsSelected, Injected, Completed).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// startTime is when the targets were fixed and injection began.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+
+	// expiryTime is when the fault ends: startTime plus duration.
+	// +optional
+	ExpiryTime *metav1.Time `json:"expiryTime,omitempty"`
+
+	// timeLeft is the time until expiry, refreshed while running.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	TimeLeft string `json:"timeLeft,omitempty"`
+
+	// targetCount is the number of pods hit.
+	// +optional
+	TargetCount int32 `json:"targetCount,omitempty"`
+
+	// targets are the pods hit, fixed when the fault starts.
+	// +optional
+	// +kubebuilder:validation:MaxItems=10000
+	// +listType=atomic
+	Targets []Target `json:"targets,omitempty"`
+
+	// nodes summarises each node's injection.
+	// +optional
+	// +kubebuilder:validation:MaxItems=5000
+	// +listType=map
+	// +listMapKey=nodeName
+	Nodes []NodeStatus `json:"nodes,omitempty"`
+
+	// counters sums what the nodes' kernel programs counted.
+	// +optional
+	Counters Counters `json:"counters,omitempty"`
+}
+
+// Fault is a chaos experiment: for a while, drop or corrupt the packets of
+// some pods, or make some of their system calls fail.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=temblor
+// +kubebuilder:printcolumn:name="Action",type=string,JSONPath=`.status.action`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Targets",type=integer,JSONPath=`.status.targetCount`
+// +kubebuilder:printcolumn:name="Left",type=string,JSONPath=`.status.timeLeft`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase == 'Pending' || self.spec == oldSelf.spec",message="spec is immutable once the Fault has started; delete it and create a new one"
+type Fault struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the desired fault.
+	// +required
+	Spec FaultSpec `json:"spec"`
+
+	// status is the observed state, written by the manager.
+	// +optional
+	Status FaultStatus `json:"status,omitempty"`
+}
+
+// FaultList is a list of Faults.
+// +kubebuilder:object:root=true
+type FaultList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// items are the Faults.
+	Items []Fault `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Fault{}, &FaultList{})
+}

@@ -1,0 +1,54 @@
+package controllers
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// TrimPod is a cache transform that keeps only what target selection reads
+// from a Pod: identity, labels, deletion, node, phase and container IDs. With
+// it the manager's pod cache stays small on clusters with many pods.
+func TrimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil // tombstones and the like pass through
+	}
+	trimmed := &corev1.Pod{
+		TypeMeta: pod.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID,
+			ResourceVersion: pod.ResourceVersion, Labels: pod.Labels,
+			DeletionTimestamp: pod.DeletionTimestamp,
+		},
+		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName},
+		Status: corev1.PodStatus{Phase: pod.Status.Phase},
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		trimmed.Status.ContainerStatuses = append(trimmed.Status.ContainerStatuses,
+			corev1.ContainerStatus{Name: cs.Name, ContainerID: cs.ContainerID})
+	}
+	return trimmed, nil
+}
+
+// CacheOptions returns the manager cache options Temblor's manager uses:
+// trimmed pods and managed fields stripped everywhere.
+func CacheOptions(scheme *runtime.Scheme) cache.Options {
+	return cache.Options{
+		Scheme:           scheme,
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Transform: func(o any) (any, error) {
+				out, err := TrimPod(o)
+				if err != nil {
+					return nil, fmt.Errorf("trim pod: %w", err)
+				}
+				return out, nil
+			}},
+		},
+	}
+}

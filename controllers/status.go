@@ -1,0 +1,140 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+)
+
+// aggregate rolls the FaultInjections' agent reports up into the fault's
+// status: per-node summaries, summed counters and the Injected condition.
+func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) error {
+	injections, err := r.listInjections(ctx, fault)
+	if err != nil {
+		return err
+	}
+	var (
+		injected, failed, pending, targets int32
+		problems                           []string
+	)
+	// Start from the last roll-up: a node whose FaultInjection is already
+	// gone (teardown confirmed) keeps its final counters.
+	byNode := make(map[string]chaosv1.NodeStatus, len(fault.Status.Nodes)+len(injections))
+	for _, ns := range fault.Status.Nodes {
+		ns.Phase = chaosv1.InjectionRemoved
+		byNode[ns.NodeName] = ns
+	}
+	for i := range injections {
+		fi := &injections[i]
+		ns := chaosv1.NodeStatus{NodeName: fi.Spec.NodeName, Phase: fi.Status.Phase,
+			Targets: int32(len(fi.Spec.Targets)), Counters: fi.Status.Counters}
+		if ns.Phase == "" {
+			ns.Phase = chaosv1.InjectionPending
+		}
+		for _, ts := range fi.Status.Targets {
+			switch ts.State {
+			case chaosv1.TargetInjected:
+				ns.Injected++
+			case chaosv1.TargetFailed, chaosv1.TargetGone:
+				failed++
+				problems = append(problems, fmt.Sprintf("%s on %s: %s %s", ts.Name, fi.Spec.NodeName, ts.State, ts.Message))
+			}
+		}
+		pending += ns.Targets - ns.Injected - countProblems(fi)
+		ns.Message = truncate(strings.Join(nodeMessages(fi), "; "), 1024)
+		injected += ns.Injected
+		targets += ns.Targets
+		byNode[ns.NodeName] = ns
+	}
+	nodes := make([]chaosv1.NodeStatus, 0, len(byNode))
+	var counters chaosv1.Counters
+	for _, ns := range byNode {
+		counters.Add(ns.Counters)
+		nodes = append(nodes, ns)
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].NodeName < nodes[j].NodeName })
+	fault.Status.Nodes = nodes
+	fault.Status.Counters = counters
+	if len(injections) == 0 {
+		return nil // all torn down: keep the last word on injection
+	}
+
+	switch {
+	case injected == targets:
+		r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionTrue, chaosv1.ReasonAllInjected,
+			fmt.Sprintf("all %d targets injected on %d nodes", targets, len(nodes)))
+	case injected == 0 && pending == 0:
+		r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionFalse, chaosv1.ReasonInjectionFailed,
+			truncate("no target could be injected: "+strings.Join(problems, "; "), 32768))
+	case failed > 0:
+		r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionFalse, chaosv1.ReasonPartiallyInjected,
+			truncate(fmt.Sprintf("%d of %d targets injected: %s", injected, targets, strings.Join(problems, "; ")), 32768))
+	default:
+		r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionFalse, chaosv1.ReasonInjectionPending,
+			fmt.Sprintf("%d of %d targets injected, waiting for the node agents", injected, targets))
+	}
+	return nil
+}
+
+func countProblems(fi *chaosv1.FaultInjection) int32 {
+	var n int32
+	for _, ts := range fi.Status.Targets {
+		if ts.State == chaosv1.TargetFailed || ts.State == chaosv1.TargetGone {
+			n++
+		}
+	}
+	return n
+}
+
+func nodeMessages(fi *chaosv1.FaultInjection) []string {
+	var msgs []string
+	for _, c := range fi.Status.Conditions {
+		if c.Status == metav1.ConditionFalse && c.Message != "" {
+			msgs = append(msgs, c.Message)
+		}
+	}
+	return msgs
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+// formatTimeLeft renders the time to expiry for kubectl, to the second.
+func formatTimeLeft(d time.Duration) string {
+	return d.Round(time.Second).String()
+}
+
+// ActionSummary renders an action in a few words for `kubectl get faults`,
+// e.g. "drop egress 30%" or "syscall openat,read EIO".
+func ActionSummary(a *chaosv1.FaultAction) string {
+	switch {
+	case a.Network != nil:
+		n := a.Network
+		s := strings.ToLower(string(n.Type))
+		if n.Corrupt != nil {
+			s += " " + string(n.Corrupt.Field)
+		}
+		s += " " + strings.ToLower(string(n.Direction))
+		if n.Protocol != "" {
+			s += " " + string(n.Protocol)
+		}
+		return truncate(s+" "+string(n.Probability)+"%", 256)
+	case a.Syscall != nil:
+		names := make([]string, len(a.Syscall.Syscalls))
+		for i, n := range a.Syscall.Syscalls {
+			names[i] = string(n)
+		}
+		return truncate(fmt.Sprintf("syscall %s %s %s%%", strings.Join(names, ","), a.Syscall.Errno, a.Syscall.Probability), 256)
+	}
+	return ""
+}
