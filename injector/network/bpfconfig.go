@@ -1,0 +1,104 @@
+package network
+
+import (
+	"fmt"
+
+	"github.com/temblor-dev/temblor/bpf"
+)
+
+// bpfConfig translates a validated Config into entry 0 of tb_net_cfg.
+func bpfConfig(c Config) bpf.NetfaultNetCfg {
+	out := bpf.NetfaultNetCfg{Probability: c.ProbabilityBasisPoints}
+	switch c.Action {
+	case ActionDrop:
+		out.Action = bpf.NetfaultTbActionTB_ACTION_DROP
+	case ActionCorrupt:
+		out.Action = bpf.NetfaultTbActionTB_ACTION_CORRUPT
+	}
+	switch c.Protocol {
+	case ProtocolTCP:
+		out.Proto = bpf.NetfaultTbProtoTB_PROTO_TCP
+	case ProtocolUDP:
+		out.Proto = bpf.NetfaultTbProtoTB_PROTO_UDP
+	case ProtocolICMP:
+		out.Proto = bpf.NetfaultTbProtoTB_PROTO_ICMP
+	default:
+		out.Proto = bpf.NetfaultTbProtoTB_PROTO_ANY
+	}
+	out.Sports, out.N_sports = portRanges(c.SourcePorts)
+	out.Dports, out.N_dports = portRanges(c.DestinationPorts)
+	out.Ports, out.N_ports = portRanges(c.Ports)
+	if len(c.PeerCIDRs) > 0 {
+		out.PeerFilter = 1
+	}
+	if c.Action == ActionCorrupt {
+		cc := c.Corrupt
+		switch cc.Field {
+		case FieldIPv4TotalLength:
+			out.Field = bpf.NetfaultTbFieldTB_FIELD_IPV4TOT_LEN
+		case FieldUDPLength:
+			out.Field = bpf.NetfaultTbFieldTB_FIELD_UDP_LEN
+		case FieldTCPDataOffset:
+			out.Field = bpf.NetfaultTbFieldTB_FIELD_TCP_DOFF
+		case FieldPayload:
+			out.Field = bpf.NetfaultTbFieldTB_FIELD_PAYLOAD
+			out.PayloadBytes = uint32(cc.PayloadBytes)
+		}
+		switch {
+		case cc.Value != nil:
+			out.Mode = bpf.NetfaultTbModeTB_MODE_SET
+			out.Value = int32(*cc.Value)
+		case cc.Delta != nil:
+			out.Mode = bpf.NetfaultTbModeTB_MODE_DELTA
+			out.Value = *cc.Delta
+		}
+		if cc.RepairChecksum {
+			out.RepairCsum = 1
+		}
+	}
+	return out
+}
+
+func portRanges(rs []PortRange) (out [MaxPortRanges]bpf.NetfaultPortRange, n uint8) {
+	for i, r := range rs {
+		out[i] = bpf.NetfaultPortRange{From: r.From, To: r.To}
+	}
+	return out, uint8(len(rs))
+}
+
+// loadObjects loads the netfault object and writes cfg into its maps.
+func loadObjects(c Config) (*bpf.NetfaultObjects, error) {
+	var objs bpf.NetfaultObjects
+	if err := bpf.LoadNetfaultObjects(&objs, nil); err != nil {
+		return nil, fmt.Errorf("load netfault programs: %w", err)
+	}
+	if err := writeConfig(&objs, c); err != nil {
+		objs.Close()
+		return nil, err
+	}
+	return &objs, nil
+}
+
+func writeConfig(objs *bpf.NetfaultObjects, c Config) error {
+	for _, p := range c.PeerCIDRs {
+		p = p.Masked()
+		var err error
+		if p.Addr().Is4() || p.Addr().Is4In6() {
+			bits := p.Bits()
+			if p.Addr().Is4In6() {
+				bits -= 96
+			}
+			err = objs.TbPeer4.Put(bpf.NetfaultLpmV4Key{Prefixlen: uint32(bits), Addr: p.Addr().Unmap().As4()}, uint8(1))
+		} else {
+			err = objs.TbPeer6.Put(bpf.NetfaultLpmV6Key{Prefixlen: uint32(p.Bits()), Addr: p.Addr().As16()}, uint8(1))
+		}
+		if err != nil {
+			return fmt.Errorf("add peer CIDR %s: %w", p, err)
+		}
+	}
+	cfg := bpfConfig(c)
+	if err := objs.TbNetCfg.Put(uint32(0), &cfg); err != nil {
+		return fmt.Errorf("write netfault config: %w", err)
+	}
+	return nil
+}

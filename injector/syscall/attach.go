@@ -1,0 +1,183 @@
+package syscall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-logr/logr"
+)
+
+// Attachment is one syscall fault attached to the kernel. It owns every
+// program, map and link it created; Close releases them in reverse order.
+// Nothing is pinned: if the process dies, the kernel detaches everything.
+type Attachment struct {
+	mu       sync.Mutex
+	closers  []io.Closer // in creation order
+	backends map[string]string
+	shared   *sharedMaps
+	closed   bool
+}
+
+// attachState is what the backend attach functions share while building an
+// Attachment.
+type attachState struct {
+	ctx    context.Context
+	cfg    Config
+	errno  uint32
+	scope  resolvedScope
+	shared *sharedMaps
+	a      *Attachment
+}
+
+// own records c for release by Close.
+func (st *attachState) own(c io.Closer) { st.a.closers = append(st.a.closers, c) }
+
+// served records which backend and hook serve a syscall.
+func (st *attachState) served(syscall string, b Backend, hook string) {
+	st.a.backends[syscall] = b.String() + ":" + hook
+}
+
+// faultConfig builds a backend family's tb_sf_config.
+func (st *attachState) faultConfig(scope, fileMask uint32, withPath bool) *config {
+	c := &config{
+		Err:      st.errno,
+		ProbBp:   st.cfg.ProbabilityBasisPoints,
+		Scope:    scope,
+		FileMask: fileMask,
+	}
+	if withPath && st.cfg.PathPrefix != "" {
+		c.PathLen = uint32(len(st.cfg.PathPrefix))
+		for i := 0; i < len(st.cfg.PathPrefix); i++ {
+			c.Path[i] = int8(st.cfg.PathPrefix[i])
+		}
+	}
+	return c
+}
+
+// Attach makes cfg.Syscalls of the tasks in scope fail. It plans a backend
+// for every syscall first and fails, naming each syscall and why, if any
+// cannot be served; if attaching fails midway, everything already attached is
+// released before returning.
+func Attach(ctx context.Context, scope Scope, cfg Config) (_ *Attachment, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if scope.empty() {
+		return nil, errors.New("attach syscall fault: empty scope would match no task")
+	}
+	choices, err := Plan(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("attach syscall fault: %w", err)
+	}
+	rs, err := resolveScope(scope)
+	if err != nil {
+		return nil, fmt.Errorf("attach syscall fault: %w", err)
+	}
+	errno, _ := Errno(cfg.Errno)
+
+	a := &Attachment{backends: map[string]string{}}
+	defer func() {
+		if err != nil {
+			if cerr := a.Close(); cerr != nil {
+				err = fmt.Errorf("%w (and unwinding: %v)", err, cerr)
+			}
+		}
+	}()
+	a.shared, err = newSharedMaps(rs.keys)
+	if err != nil {
+		return nil, fmt.Errorf("attach syscall fault: %w", err)
+	}
+	st := &attachState{ctx: ctx, cfg: cfg, errno: uint32(errno), scope: rs, shared: a.shared, a: a}
+
+	byBackend := map[Backend][]Syscall{}
+	for _, c := range choices {
+		byBackend[c.Backend] = append(byBackend[c.Backend], syscallTable[c.Syscall])
+	}
+	attachers := map[Backend]func(*attachState, []Syscall) error{
+		KprobeOverride: attachKprobe,
+		FmodRet:        attachFmodRet,
+		LSM:            attachLSM,
+		Cgroup:         attachCgroup,
+	}
+	for _, b := range preference {
+		if len(byBackend[b]) == 0 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("attach syscall fault: %w", err)
+		}
+		if err := attachers[b](st, byBackend[b]); err != nil {
+			return nil, fmt.Errorf("attach syscall fault with %s: %w", b, err)
+		}
+	}
+	logr.FromContextOrDiscard(ctx).V(1).Info("Attached syscall fault", "backends", a.Backends(), "errno", cfg.Errno)
+	return a, nil
+}
+
+// Backends returns, for each syscall, the backend and hook that serve it, as
+// "backend:hook" (for example "cgroup:connect4,connect6@/sys/fs/cgroup").
+func (a *Attachment) Backends() map[string]string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[string]string, len(a.backends))
+	for k, v := range a.backends {
+		out[k] = v
+	}
+	return out
+}
+
+// String lists the backends, sorted, for logs.
+func (a *Attachment) String() string {
+	b := a.Backends()
+	keys := make([]string, 0, len(b))
+	for k := range b {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + b[k]
+	}
+	return strings.Join(parts, " ")
+}
+
+// Counters returns the calls matched and failed so far, over all CPUs and
+// backends.
+func (a *Attachment) Counters() (Counters, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed || a.shared == nil {
+		return Counters{}, errors.New("read syscall fault counters: attachment closed")
+	}
+	return a.shared.counters()
+}
+
+// Close detaches and unloads everything, links first, in reverse order of
+// creation. It is safe to call more than once.
+func (a *Attachment) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i].Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.closers = nil
+	if a.shared != nil {
+		errs = append(errs, a.shared.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close syscall fault: %w", err)
+	}
+	return nil
+}

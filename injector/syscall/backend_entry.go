@@ -1,0 +1,157 @@
+//go:build amd64 || arm64
+
+package syscall
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+
+	"github.com/temblor-dev/temblor/bpf"
+)
+
+// probeSyscall is the entry point the probes attach to for an instant: one
+// every process calls and no fault would target.
+const probeSyscall = "getppid"
+
+// entryVariant picks the kprobe or fmod_ret program for s: the one reading
+// the path argument when a path prefix applies, else the plain one.
+func entryVariant(s Syscall, cfg Config, plain, path1, path2 string) string {
+	if cfg.PathPrefix == "" || !s.pathFiltered() {
+		return plain
+	}
+	switch s.PathArg {
+	case 1:
+		return path1
+	case 2:
+		return path2
+	}
+	return plain
+}
+
+// probeKprobeOverride loads the kprobe program (bpf_override_return needs
+// CONFIG_BPF_KPROBE_OVERRIDE) and attaches it to a syscall entry.
+func probeKprobeOverride(context.Context) error {
+	spec, err := bpf.LoadSysfaultKprobe()
+	if err != nil {
+		return fmt.Errorf("load kprobe object spec: %w", err)
+	}
+	coll, err := loadPrograms(spec, []string{bpf.SysfaultKprobeProgTbSfKp}, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+	sym := syscallEntryPrefix() + probeSyscall
+	l, err := link.Kprobe(sym, coll.Programs[bpf.SysfaultKprobeProgTbSfKp], nil)
+	if err != nil {
+		return fmt.Errorf("kprobe %s: %w", sym, err)
+	}
+	return l.Close()
+}
+
+// probeFmodRet loads the fmod_ret program against a syscall entry (needs
+// CONFIG_FUNCTION_ERROR_INJECTION and trampolines) and attaches it.
+func probeFmodRet(context.Context) error {
+	spec, err := bpf.LoadSysfaultFmodRet()
+	if err != nil {
+		return fmt.Errorf("load fmod_ret object spec: %w", err)
+	}
+	fn := syscallEntryPrefix() + probeSyscall
+	coll, err := loadPrograms(spec, []string{bpf.SysfaultFmodRetProgTbSfFmr}, nil,
+		func(ps *ebpf.ProgramSpec) { ps.AttachTo = fn })
+	if err != nil {
+		return err
+	}
+	defer coll.Close()
+	l, err := link.AttachTracing(link.TracingOptions{
+		Program:    coll.Programs[bpf.SysfaultFmodRetProgTbSfFmr],
+		AttachType: ebpf.AttachModifyReturn,
+	})
+	if err != nil {
+		return fmt.Errorf("fmod_ret %s: %w", fn, err)
+	}
+	return l.Close()
+}
+
+// attachKprobe loads the needed kprobe variants once and attaches one kprobe
+// per syscall entry point.
+func attachKprobe(st *attachState, syscalls []Syscall) error {
+	spec, err := bpf.LoadSysfaultKprobe()
+	if err != nil {
+		return fmt.Errorf("load kprobe object spec: %w", err)
+	}
+	cfgMap, err := newConfigMap(spec, st.faultConfig(st.scope.bits, 0, true))
+	if err != nil {
+		return err
+	}
+	st.own(cfgMap)
+
+	variant := map[string]string{}
+	var names []string
+	for _, s := range syscalls {
+		v := entryVariant(s, st.cfg, bpf.SysfaultKprobeProgTbSfKp, bpf.SysfaultKprobeProgTbSfKpPath1, bpf.SysfaultKprobeProgTbSfKpPath2)
+		if _, dup := variant[s.Name]; !dup {
+			variant[s.Name] = v
+		}
+		if !contains(names, v) {
+			names = append(names, v)
+		}
+	}
+	coll, err := loadPrograms(spec, names, st.shared.replacements(cfgMap), nil)
+	if err != nil {
+		return err
+	}
+	st.own(collCloser{coll})
+	for _, s := range syscalls {
+		sym := syscallEntryPrefix() + s.Name
+		l, err := link.Kprobe(sym, coll.Programs[variant[s.Name]], nil)
+		if err != nil {
+			return fmt.Errorf("kprobe %s: %w", sym, err)
+		}
+		st.own(l)
+		st.served(s.Name, KprobeOverride, sym)
+	}
+	return nil
+}
+
+// attachFmodRet loads one fmod_ret program per syscall entry point (the
+// target is fixed at load time) and attaches it.
+func attachFmodRet(st *attachState, syscalls []Syscall) error {
+	spec, err := bpf.LoadSysfaultFmodRet()
+	if err != nil {
+		return fmt.Errorf("load fmod_ret object spec: %w", err)
+	}
+	cfgMap, err := newConfigMap(spec, st.faultConfig(st.scope.bits, 0, true))
+	if err != nil {
+		return err
+	}
+	st.own(cfgMap)
+	for _, s := range syscalls {
+		fn := syscallEntryPrefix() + s.Name
+		v := entryVariant(s, st.cfg, bpf.SysfaultFmodRetProgTbSfFmr, bpf.SysfaultFmodRetProgTbSfFmrPath1, bpf.SysfaultFmodRetProgTbSfFmrPath2)
+		coll, err := loadPrograms(spec, []string{v}, st.shared.replacements(cfgMap),
+			func(ps *ebpf.ProgramSpec) { ps.AttachTo = fn })
+		if err != nil {
+			return fmt.Errorf("fmod_ret %s: %w", fn, err)
+		}
+		st.own(collCloser{coll})
+		l, err := link.AttachTracing(link.TracingOptions{Program: coll.Programs[v], AttachType: ebpf.AttachModifyReturn})
+		if err != nil {
+			return fmt.Errorf("fmod_ret %s: %w", fn, err)
+		}
+		st.own(l)
+		st.served(s.Name, FmodRet, fn)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

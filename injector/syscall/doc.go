@@ -1,0 +1,25 @@
+// Package syscall makes chosen syscalls of target tasks fail with an errno,
+// through whichever eBPF mechanism the running kernel offers.
+//
+// Four backends exist, tried in this order for each syscall:
+//
+//  1. [KprobeOverride]: a kprobe on the syscall entry point
+//     (__x64_sys_<name>, __arm64_sys_<name>) calling bpf_override_return.
+//     Needs CONFIG_BPF_KPROBE_OVERRIDE. Exact: fails precisely that syscall.
+//  2. [FmodRet]: an fmod_ret program on the same entry point. Needs
+//     CONFIG_FUNCTION_ERROR_INJECTION and BPF trampolines. Exact.
+//  3. [LSM]: a BPF LSM program on the security hook the syscall reaches (see
+//     [Lookup]). Needs CONFIG_BPF_LSM with "bpf" in the active LSMs. A hook is
+//     coarser than a syscall: it may also fail related syscalls.
+//  4. [Cgroup]: cgroup v2 socket hooks (connect4/6, sendmsg4/6, bind4/6,
+//     sock_create, set/getsockopt) with bpf_set_retval. Works wherever cgroup
+//     BPF does, for the network syscalls only.
+//
+// [Probe] finds out once per process what the kernel allows; [Plan] picks a
+// backend per syscall and says why; [Attach] loads and links the programs.
+//
+// Targets are tasks whose network namespace, cgroup v2 or mount namespace is
+// in the [Scope]. Every other task pays one hash-map lookup per hook call.
+// All links are unpinned bpf_links owned by the [Attachment]: if the process
+// dies, the kernel detaches everything.
+package syscall

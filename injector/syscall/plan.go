@@ -1,0 +1,122 @@
+package syscall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-logr/logr"
+)
+
+// ErrUnsupported is wrapped by the error of Plan and Attach when a syscall
+// cannot be failed by any backend on this kernel.
+var ErrUnsupported = errors.New("syscall fault not supported")
+
+// Choice is the backend chosen for one syscall, or why there is none.
+type Choice struct {
+	// Syscall is the syscall's name.
+	Syscall string
+	// Backend serves the syscall; empty when none can (see Err).
+	Backend Backend
+	// Hook is where the backend attaches, e.g. "__x64_sys_openat",
+	// "file_open", "connect4,connect6".
+	Hook string
+	// Note says what the hook also catches or misses, when it is not exact.
+	Note string
+	// Rejected explains each better-ranked backend that was passed over.
+	Rejected []string
+	// Err says why no backend can serve the syscall; nil when one can.
+	Err error
+}
+
+func (c Choice) String() string {
+	if c.Err != nil {
+		return fmt.Sprintf("%s: unsupported: %v", c.Syscall, c.Err)
+	}
+	return fmt.Sprintf("%s: %s:%s", c.Syscall, c.Backend, c.Hook)
+}
+
+// Plan picks a backend for each syscall of cfg, in the order KprobeOverride,
+// FmodRet, LSM, Cgroup (or only cfg.Backend when set), using the cached Probe
+// result and what each hook can see. It returns one Choice per syscall and,
+// when any syscall cannot be served, an error wrapping ErrUnsupported that
+// names each such syscall and the reason of each backend.
+func Plan(ctx context.Context, cfg Config) ([]Choice, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	caps := Probe(ctx)
+	log := logr.FromContextOrDiscard(ctx)
+	candidates := preference
+	if cfg.Backend != Auto {
+		candidates = []Backend{cfg.Backend}
+	}
+	var choices []Choice
+	var errs []error
+	for _, name := range cfg.Syscalls {
+		s := syscallTable[name]
+		c := Choice{Syscall: name}
+		for _, b := range candidates {
+			hook, note, err := eligible(b, s, cfg, caps)
+			if err != nil {
+				c.Rejected = append(c.Rejected, fmt.Sprintf("%s: %v", b, err))
+				continue
+			}
+			c.Backend, c.Hook, c.Note = b, hook, note
+			break
+		}
+		if c.Backend == Auto {
+			c.Err = fmt.Errorf("%w: %s: %s", ErrUnsupported, name, strings.Join(c.Rejected, "; "))
+			errs = append(errs, c.Err)
+		}
+		log.V(1).Info("Planned syscall fault", "choice", c.String(), "rejected", c.Rejected)
+		choices = append(choices, c)
+	}
+	return choices, errors.Join(errs...)
+}
+
+// eligible says whether backend b can fail syscall s under cfg, and where it
+// would attach.
+func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note string, err error) {
+	if sup := caps.Backends[b]; sup.State == StateUnsupported {
+		return "", "", errors.New(sup.Reason)
+	}
+	wantPath := cfg.PathPrefix != "" && s.pathFiltered()
+	switch b {
+	case KprobeOverride, FmodRet:
+		prefix := syscallEntryPrefix()
+		if prefix == "" {
+			return "", "", errors.New("no syscall entry programs for this architecture")
+		}
+		if wantPath && s.PathArg == 0 {
+			return "", "", fmt.Errorf("path prefix needs a path argument, and %s takes a file descriptor", s.Name)
+		}
+		fn := prefix + s.Name
+		if ok, _ := kernelFuncExists(fn); !ok {
+			return "", "", fmt.Errorf("entry point %s not in this kernel", fn)
+		}
+		return fn, "", nil
+	case LSM:
+		if s.LSMHook == "" {
+			return "", "", fmt.Errorf("no LSM hook is reached by %s alone", s.Name)
+		}
+		if wantPath && !s.LSMPath {
+			return "", "", fmt.Errorf("hook %s gives no path to compare with the path prefix", s.LSMHook)
+		}
+		if ok, _ := kernelFuncExists("bpf_lsm_" + s.LSMHook); !ok {
+			return "", "", fmt.Errorf("hook %s not in this kernel", s.LSMHook)
+		}
+		return s.LSMHook, "also catches " + s.LSMAlsoCatches, nil
+	case Cgroup:
+		if len(s.CgroupHooks) == 0 {
+			return "", "", fmt.Errorf("no cgroup hook can fail %s", s.Name)
+		}
+		hooks := make([]string, len(s.CgroupHooks))
+		for i, h := range s.CgroupHooks {
+			hooks[i] = strings.TrimPrefix(h, "cgroup/")
+		}
+		return strings.Join(hooks, ","), s.CgroupLimits, nil
+	}
+	return "", "", fmt.Errorf("unknown backend %q", b)
+}

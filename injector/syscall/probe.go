@@ -1,0 +1,176 @@
+package syscall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/go-logr/logr"
+	"golang.org/x/sys/unix"
+)
+
+// State is the outcome of probing one backend.
+type State int
+
+// Probe outcomes.
+const (
+	// StateUnknown means the probe failed in a way that says nothing about
+	// the kernel (out of memory, interrupted): the backend stays a candidate
+	// and Attach finds out for real.
+	StateUnknown State = iota
+	// StateSupported means a probe program loaded and attached.
+	StateSupported
+	// StateUnsupported means the kernel refused: the backend is not used.
+	StateUnsupported
+)
+
+func (s State) String() string {
+	switch s {
+	case StateSupported:
+		return "supported"
+	case StateUnsupported:
+		return "unsupported"
+	default:
+		return "unknown"
+	}
+}
+
+// Support is what the probe found out about one backend.
+type Support struct {
+	// State is the outcome.
+	State State
+	// Reason explains an unsupported or unknown outcome.
+	Reason string
+}
+
+// Capabilities are the backends the running kernel offers this process.
+type Capabilities struct {
+	// Backends holds one entry per backend other than Auto.
+	Backends map[Backend]Support
+}
+
+// backendLabel is how reasons name a backend.
+var backendLabel = map[Backend]string{
+	KprobeOverride: "kprobe override",
+	FmodRet:        "fmod_ret",
+	LSM:            "BPF LSM",
+	Cgroup:         "cgroup BPF",
+}
+
+var (
+	probeOnce   sync.Once
+	probeResult *Capabilities
+)
+
+// Probe finds out, once per process, which backends the kernel offers, by
+// loading and attaching (for an instant, with an empty target set) the very
+// programs Attach would use. Results are cached; later calls return the
+// first result. Inconclusive failures are logged to the logger in ctx.
+func Probe(ctx context.Context) *Capabilities {
+	probeOnce.Do(func() { probeResult = probeAll(ctx) })
+	return probeResult
+}
+
+func probeAll(ctx context.Context) *Capabilities {
+	log := logr.FromContextOrDiscard(ctx).WithName("syscall-probe")
+	probes := map[Backend]func(context.Context) error{
+		KprobeOverride: probeKprobeOverride,
+		FmodRet:        probeFmodRet,
+		LSM:            probeLSM,
+		Cgroup:         probeCgroup,
+	}
+	caps := &Capabilities{Backends: map[Backend]Support{}}
+	for _, b := range preference {
+		err := probes[b](ctx)
+		s := classify(err)
+		if s.State == StateUnsupported {
+			s.Reason = fmt.Sprintf("%s not supported on this kernel: %s", backendLabel[b], s.Reason)
+		}
+		if s.State == StateUnknown {
+			s.Reason = fmt.Sprintf("%s probe inconclusive: %s", backendLabel[b], s.Reason)
+			log.Info("Probe was inconclusive, backend stays a candidate", "backend", b, "error", fmt.Sprintf("%+v", err))
+		}
+		if s.State == StateUnsupported {
+			log.V(1).Info("Backend not supported", "backend", b, "error", fmt.Sprintf("%+v", err))
+		}
+		caps.Backends[b] = s
+	}
+	return caps
+}
+
+// errNotSupported marks a feature the kernel lacks, found without the bpf
+// syscall (missing hook, LSM not active).
+var errNotSupported = ebpf.ErrNotSupported
+
+// classify turns a probe error into a Support. ErrNotSupported, a verifier
+// rejection, or an errno by which the kernel refuses the program itself is a
+// definite no; anything else is inconclusive.
+func classify(err error) Support {
+	if err == nil {
+		return Support{State: StateSupported}
+	}
+	var ve *ebpf.VerifierError
+	switch {
+	case errors.Is(err, ebpf.ErrNotSupported), errors.As(err, &ve),
+		errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES), errors.Is(err, unix.EINVAL),
+		errors.Is(err, unix.ENOENT), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOTSUP),
+		errors.Is(err, unix.E2BIG), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.Errno(524)): // ENOTSUPP
+		return Support{State: StateUnsupported, Reason: err.Error()}
+	default:
+		return Support{State: StateUnknown, Reason: err.Error()}
+	}
+}
+
+// syscallEntryPrefix is the prefix of syscall entry points on this
+// architecture ("" where Temblor has no syscall-entry programs).
+func syscallEntryPrefix() string {
+	switch runtime.GOARCH {
+	case "amd64":
+		return "__x64_sys_"
+	case "arm64":
+		return "__arm64_sys_"
+	}
+	return ""
+}
+
+// kernelFuncExists reports whether the kernel's BTF has a function named fn.
+// Without kernel BTF it answers true with the error, leaving the decision to
+// the attach.
+func kernelFuncExists(fn string) (bool, error) {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return true, fmt.Errorf("load kernel BTF: %w", err)
+	}
+	var f *btf.Func
+	err = spec.TypeByName(fn, &f)
+	if errors.Is(err, btf.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return true, fmt.Errorf("look up %s in kernel BTF: %w", fn, err)
+	}
+	return true, nil
+}
+
+// bpfLSMActive reports whether "bpf" is among the active LSMs: BPF LSM
+// programs attach even when it is not, but then never run. The error says
+// the list could not be read (securityfs not mounted), which tells nothing.
+func bpfLSMActive() (bool, string, error) {
+	data, err := os.ReadFile("/sys/kernel/security/lsm")
+	if err != nil {
+		return false, "", fmt.Errorf("read active LSMs: %w", err)
+	}
+	list := strings.TrimSpace(string(data))
+	for _, l := range strings.Split(list, ",") {
+		if l == "bpf" {
+			return true, list, nil
+		}
+	}
+	return false, list, nil
+}

@@ -1,0 +1,361 @@
+package syscall
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/temblor-dev/temblor/internal/testutil"
+)
+
+// scenario is one syscall fault checked end to end: a helper process inside
+// the target cgroup makes the syscall count times and gets errno, one outside
+// succeeds.
+type scenario struct {
+	name    string
+	syscall string
+	errno   string
+	mode    string // helper mode
+	// setup returns helper environment for the targeted and the control
+	// helper, and the path prefix to configure.
+	setup func(t *testing.T) (target, control []string, prefix string)
+}
+
+func connectSetup(t *testing.T) ([]string, []string, string) {
+	addr := "TB_ADDR=" + loopbackListener(t)
+	return []string{addr}, []string{addr}, ""
+}
+
+func noSetup(*testing.T) ([]string, []string, string) { return nil, nil, "" }
+
+// openSetup fails opens under one directory only: the control helper runs
+// in the target cgroup too, and opens a file outside the prefix.
+func openSetup(t *testing.T) ([]string, []string, string) {
+	dir := t.TempDir()
+	faulty := filepath.Join(dir, "faulty")
+	if err := os.Mkdir(faulty, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"TB_PATH=" + filepath.Join(faulty, "f")}, []string{"TB_PATH=" + filepath.Join(dir, "other")}, faulty + "/"
+}
+
+func fileSetup(name string) func(t *testing.T) ([]string, []string, string) {
+	return func(t *testing.T) ([]string, []string, string) {
+		p := "TB_PATH=" + filepath.Join(t.TempDir(), name)
+		return []string{p}, []string{p}, ""
+	}
+}
+
+var (
+	scConnectRefused = scenario{"connect-ECONNREFUSED", "connect", "ECONNREFUSED", "connect", connectSetup}
+	scConnectNetUnr  = scenario{"connect-ENETUNREACH", "connect", "ENETUNREACH", "connect", connectSetup}
+	scBind           = scenario{"bind-EADDRINUSE", "bind", "EADDRINUSE", "bind", noSetup}
+	scSocket         = scenario{"socket-EACCES", "socket", "EACCES", "socket", noSetup}
+	scOpenPrefix     = scenario{"openat-EIO-prefix", "openat", "EIO", "open", openSetup}
+	scWrite          = scenario{"write-ENOSPC", "write", "ENOSPC", "write", fileSetup("w")}
+	scMkdir          = scenario{"mkdir-EROFS", "mkdir", "EROFS", "mkdir", fileSetup("d")}
+)
+
+// backendScenarios lists, per backend, the scenarios it can serve.
+var backendScenarios = map[Backend][]scenario{
+	KprobeOverride: {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdir},
+	FmodRet:        {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdir},
+	LSM:            {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdir},
+	Cgroup:         {scConnectRefused, scConnectNetUnr, scBind, scSocket},
+}
+
+// requireBackendsEnv lists the backends the kernel under test must support,
+// comma-separated (set by the kernel matrix, test/kernelmatrix). When set, it
+// decides instead of CI: a listed backend that the probe rejects fails, an
+// unlisted one skips even with CI=true.
+const requireBackendsEnv = "TEMBLOR_REQUIRE_BACKENDS"
+
+// requireBackend skips (fails in CI) when the probe says the kernel cannot
+// run backend b, with the probe's reason; TEMBLOR_REQUIRE_BACKENDS overrides.
+func requireBackend(t *testing.T, b Backend) {
+	t.Helper()
+	sup := Probe(context.Background()).Backends[b]
+	switch sup.State {
+	case StateUnsupported:
+		if list, ok := os.LookupEnv(requireBackendsEnv); ok {
+			if slices.Contains(strings.Split(list, ","), b.String()) {
+				t.Fatalf("%s=%s requires backend %s: %s", requireBackendsEnv, list, b, sup.Reason)
+			}
+			t.Skipf("not required on this kernel (%s=%s): %s", requireBackendsEnv, list, sup.Reason)
+		}
+		testutil.Skip(t, sup.Reason)
+	case StateUnknown:
+		t.Logf("probe inconclusive, trying anyway: %s", sup.Reason)
+	}
+}
+
+// TestBackends runs the same end-to-end scenarios against each backend
+// forced in turn. On kernels without a backend, its subtests skip with the
+// probe's reason (and fail in CI).
+func TestBackends(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, b := range preference {
+		t.Run(b.String(), func(t *testing.T) {
+			requireBackend(t, b)
+			for _, sc := range backendScenarios[b] {
+				t.Run(sc.name, func(t *testing.T) { runScenario(t, b, sc) })
+			}
+		})
+	}
+}
+
+func runScenario(t *testing.T, b Backend, sc scenario) {
+	testutil.LeakCheck(t)
+	cg := testutil.NewCgroup(t)
+	cgFD := cg.Open(t)
+	targetEnv, controlEnv, prefix := sc.setup(t)
+	const n = 20
+
+	a, err := Attach(context.Background(), Scope{CgroupPaths: []string{cg.Path}}, Config{
+		Syscalls: []string{sc.syscall}, Errno: sc.errno, ProbabilityBasisPoints: 10000,
+		PathPrefix: prefix, Backend: b,
+	})
+	if err != nil {
+		t.Fatalf("attach: %+v", err)
+	}
+	defer a.Close()
+	t.Logf("backends: %s", a)
+	if got := a.Backends()[sc.syscall]; !strings.HasPrefix(got, b.String()+":") {
+		t.Fatalf("%s served by %q, want backend %s", sc.syscall, got, b)
+	}
+
+	res := runHelper(t, sc.mode, helperOpts{cgroupFD: cgFD, env: targetEnv, count: n})
+	if res.Errnos[sc.errno] != n {
+		t.Errorf("target in %s: %s, want %d x %s", cg, res, n, sc.errno)
+	}
+	controlFD := -1
+	if prefix != "" {
+		controlFD = cgFD // same cgroup, path outside the prefix
+	}
+	if res := runHelper(t, sc.mode, helperOpts{cgroupFD: controlFD, env: controlEnv, count: n}); res.OK != n {
+		t.Errorf("control: %s, want %d successes", res, n)
+	}
+	c, err := a.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Failed != n {
+		t.Errorf("counters %+v: want %d failed", c, n)
+	}
+
+	if err := a.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	if res := runHelper(t, sc.mode, helperOpts{cgroupFD: cgFD, env: targetEnv, count: n}); res.OK != n {
+		t.Errorf("target after Close: %s, want %d successes", res, n)
+	}
+}
+
+// TestNetNSScope attaches at the cgroup v2 root and lets the target map pick
+// tasks by network namespace.
+func TestNetNSScope(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.LeakCheck(t)
+	target, targetIno := newNetNS(t)
+	other, _ := newNetNS(t)
+	addr := loopbackListener(t)
+	const n = 20
+
+	a, err := Attach(context.Background(), Scope{NetNSInodes: []uint64{targetIno}}, Config{
+		Syscalls: []string{"connect"}, Errno: "ECONNREFUSED", ProbabilityBasisPoints: 10000,
+	})
+	if err != nil {
+		t.Fatalf("attach: %+v", err)
+	}
+	defer a.Close()
+	t.Logf("netns %d; backends: %s", targetIno, a)
+
+	// Each helper listens inside its own namespace (no TB_ADDR).
+	if res := runHelper(t, "connect", helperOpts{cgroupFD: -1, netns: target, count: n}); res.Errnos["ECONNREFUSED"] != n {
+		t.Errorf("task in target netns: %s, want %d x ECONNREFUSED", res, n)
+	}
+	if res := runHelper(t, "connect", helperOpts{cgroupFD: -1, netns: other, count: n}); res.OK != n {
+		t.Errorf("task in another netns: %s, want %d successes", res, n)
+	}
+	if res := runHelper(t, "connect", helperOpts{cgroupFD: -1, env: []string{"TB_ADDR=" + addr}, count: n}); res.OK != n {
+		t.Errorf("task in host netns: %s, want %d successes", res, n)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if res := runHelper(t, "connect", helperOpts{cgroupFD: -1, netns: target, count: n}); res.OK != n {
+		t.Errorf("task in target netns after Close: %s, want %d successes", res, n)
+	}
+}
+
+// TestProbability checks 0%, 100% and 50% over many calls, with the
+// counters.
+func TestProbability(t *testing.T) {
+	testutil.RequireRoot(t)
+	const n = 2000
+	for _, tc := range []struct {
+		bp       uint32
+		min, max int // failures
+	}{
+		{0, 0, 0},
+		{10000, n, n},
+		{5000, n * 40 / 100, n * 60 / 100}, // ±9 standard deviations
+	} {
+		t.Run(strconvBP(tc.bp), func(t *testing.T) {
+			testutil.LeakCheck(t)
+			cg := testutil.NewCgroup(t)
+			addr := loopbackListener(t)
+			a, err := Attach(context.Background(), Scope{CgroupPaths: []string{cg.Path}}, Config{
+				Syscalls: []string{"connect"}, Errno: "ECONNREFUSED", ProbabilityBasisPoints: tc.bp,
+			})
+			if err != nil {
+				t.Fatalf("attach: %+v", err)
+			}
+			defer a.Close()
+			res := runHelper(t, "connect", helperOpts{cgroupFD: cg.Open(t), env: []string{"TB_ADDR=" + addr}, count: n})
+			failed := res.Errnos["ECONNREFUSED"]
+			if failed < tc.min || failed > tc.max || failed+res.OK != n {
+				t.Errorf("%s: %d failed, want %d..%d", res, failed, tc.min, tc.max)
+			}
+			c, err := a.Counters()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Matched != n || c.Failed != uint64(failed) {
+				t.Errorf("counters %+v, want matched %d failed %d", c, n, failed)
+			}
+			t.Logf("%d/%d failed; counters %+v", failed, n, c)
+		})
+	}
+}
+
+func strconvBP(bp uint32) string { return fmt.Sprintf("%dbp", bp) }
+
+// TestOwnerKilled attaches from a helper process, kills it with SIGKILL, and
+// checks that the fault is gone and no Temblor program or link remains.
+func TestOwnerKilled(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.LeakCheck(t)
+	cg := testutil.NewCgroup(t)
+	cgFD := cg.Open(t)
+	addr := loopbackListener(t)
+	const n = 10
+
+	cmd, result, err := helperCommand("attach", helperOpts{cgroupFD: -1, env: []string{"TB_CGROUP=" + cg.Path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer result.Close()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ready") {
+		t.Fatalf("helper did not get ready: %q %v", line, err)
+	}
+	t.Logf("owner pid %d: %s", cmd.Process.Pid, strings.TrimSpace(line))
+
+	before, err := testutil.TemblorBPF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("before SIGKILL: %v", before)
+	if len(before) == 0 {
+		t.Fatal("no Temblor program or link loaded while the owner runs")
+	}
+	if res := runHelper(t, "connect", helperOpts{cgroupFD: cgFD, env: []string{"TB_ADDR=" + addr}, count: n}); res.Errnos["ECONNREFUSED"] != n {
+		t.Fatalf("fault not active: %s", res)
+	}
+
+	if err := cmd.Process.Signal(os.Kill); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	// Links go with the last descriptor; programs are freed after an RCU
+	// grace period.
+	var after []testutil.BPFObject
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		after, err = testutil.TemblorBPF()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("after SIGKILL: %v", after)
+	if res := runHelper(t, "connect", helperOpts{cgroupFD: cgFD, env: []string{"TB_ADDR=" + addr}, count: n}); res.OK != n {
+		t.Errorf("after owner died: %s, want %d successes", res, n)
+	}
+}
+
+// TestPlan checks the per-syscall choice against what the probe found: the
+// network syscalls always have the cgroup backend, openat needs one of the
+// three tracing backends and is reported unsupported, with reasons, without.
+func TestPlan(t *testing.T) {
+	testutil.RequireRoot(t)
+	caps := Probe(context.Background())
+	for _, b := range preference {
+		t.Logf("probe %s: %s %s", b, caps.Backends[b].State, caps.Backends[b].Reason)
+	}
+	firstUsable := func(candidates ...Backend) Backend {
+		for _, b := range candidates {
+			if caps.Backends[b].State != StateUnsupported {
+				return b
+			}
+		}
+		return Auto
+	}
+
+	choices, err := Plan(context.Background(), Config{Syscalls: []string{"connect"}, Errno: "EPERM"})
+	if want := firstUsable(preference...); want == Auto {
+		t.Fatalf("no backend usable for connect: %v", err)
+	} else if err != nil || choices[0].Backend != want {
+		t.Fatalf("connect: %v %v, want backend %s", choices, err, want)
+	}
+	t.Logf("connect: %s (rejected: %v)", choices[0], choices[0].Rejected)
+
+	choices, err = Plan(context.Background(), Config{Syscalls: []string{"openat", "connect"}, Errno: "EIO"})
+	if want := firstUsable(KprobeOverride, FmodRet, LSM); want == Auto {
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "openat") {
+			t.Fatalf("openat without tracing backends: err %v, want ErrUnsupported naming openat", err)
+		}
+		if choices[0].Err == nil || len(choices[0].Rejected) != len(preference) {
+			t.Fatalf("openat choice %+v: want an error and a reason per backend", choices[0])
+		}
+		if choices[1].Err != nil {
+			t.Fatalf("connect choice %+v: want served", choices[1])
+		}
+		t.Logf("openat unsupported as expected: %v", err)
+		if _, aerr := Attach(context.Background(), Scope{CgroupIDs: []uint64{1}}, Config{Syscalls: []string{"openat"}, Errno: "EIO"}); !errors.Is(aerr, ErrUnsupported) {
+			t.Fatalf("Attach(openat): %v, want ErrUnsupported", aerr)
+		}
+	} else if err != nil || choices[0].Backend != want {
+		t.Fatalf("openat: %v %v, want %s", choices, err, want)
+	}
+
+	// A path prefix rules out backends that cannot see a path for read.
+	choices, err = Plan(context.Background(), Config{Syscalls: []string{"read"}, Errno: "EIO", PathPrefix: "/data/"})
+	if err == nil {
+		t.Fatalf("read with a path prefix: %v, want unsupported (no backend sees read's path)", choices)
+	}
+	t.Logf("read with prefix: %v", err)
+}
