@@ -131,4 +131,6 @@ func confirmTeardown(ctx context.Context, f *chaosv1.Fault) {
 	}).Should(Succeed())
 }
 
-func key(ns, name string) types.NamespacedName { return types.NamespacedName{Namespace: ns, Name: name} }
+func key(ns, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: ns, Name: name}
+}
