@@ -17,9 +17,25 @@ help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: demo
-demo: ## Run the local demo (a later milestone brings the single-node cluster).
-	@echo "make demo: not yet - the local single-node cluster demo lands with the e2e milestone."
-	@echo "Meanwhile: make test runs the controller suite against a real kube-apiserver."
+demo: ## The local demo: single-node cluster, Temblor, a demo app, two experiments.
+	hack/install-deps.sh
+	go run ./hack/demo $(DEMO_FLAGS)
+
+.PHONY: cluster-up
+cluster-up: ## Start the local single-node cluster (idempotent).
+	go run ./hack/cluster up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster and restore the machine; prints before/after.
+	go run ./hack/cluster down
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end suite on the local cluster (or on the cluster KUBECONFIG names).
+	hack/test-e2e.sh
+
+.PHONY: test-kernels
+test-kernels: ## Privileged tests inside qemu VMs on several kernels (Debian 6.1, 6.12, custom).
+	hack/test-kernels.sh
 
 .PHONY: generate
 generate: ## Regenerate bpf2go bindings and objects, and deepcopy code.

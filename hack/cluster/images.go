@@ -1,0 +1,191 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// imageSpec is one image made of a single static Go binary.
+type imageSpec struct {
+	key      string // short name
+	pkg      string // Go package to build
+	repo     string // image repository (tags: "dev" and a content hash)
+	tag      string // fixed tag (pause)
+	user     string
+	optional bool // skip with a message if it does not compile
+}
+
+var images = []imageSpec{
+	{key: "pause", pkg: "./test/e2e/images/pause", repo: "registry.k8s.io/pause", tag: "3.10", user: "65535"},
+	{key: "manager", pkg: "./cmd/manager", repo: "docker.io/temblor/manager", user: "65532"},
+	{key: "agent", pkg: "./cmd/agent", repo: "docker.io/temblor/agent", optional: true},
+	{key: "app", pkg: "./test/e2e/images/app", repo: "docker.io/temblor/e2e-app", user: "65532"},
+}
+
+// builtImages records, per image key, the references imported (written to
+// images/tags.json for deploy and the e2e suite).
+type builtImages map[string][]string
+
+func loadImages() error {
+	if _, ok := alive("containerd"); !ok {
+		return fmt.Errorf("containerd is not running: run `go run ./hack/cluster up` first")
+	}
+	return ensureImages(false)
+}
+
+// ensureImages builds and imports the images (only pause when pauseOnly).
+func ensureImages(pauseOnly bool) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	have, _ := output("ctr", "--address", state.ctrSock(), "-n", ctrNamespace, "images", "ls", "-q")
+	haveSet := setOf(strings.Fields(have))
+	built := builtImages{}
+	if b, err := os.ReadFile(state.p("images", "tags.json")); err == nil {
+		json.Unmarshal(b, &built)
+	}
+	for _, im := range images {
+		if pauseOnly && im.key != "pause" {
+			continue
+		}
+		if pauseOnly && haveSet[im.repo+":"+im.tag] {
+			logf("%s:%s already imported", im.repo, im.tag)
+			continue
+		}
+		t := time.Now()
+		binPath := state.p("images", im.key, filepath.Base(im.key))
+		if err := goBuild(root, im.pkg, binPath); err != nil {
+			if im.optional {
+				logf("SKIP image %s: %s does not build yet:\n%v", im.key, im.pkg, err)
+				continue
+			}
+			return err
+		}
+		bin, err := os.ReadFile(binPath)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(bin)
+		tags := []string{im.repo + ":" + im.tag}
+		if im.tag == "" {
+			tags = []string{im.repo + ":dev", im.repo + ":" + hex.EncodeToString(sum[:6])}
+		}
+		if haveSet[tags[len(tags)-1]] && im.tag == "" {
+			logf("image %s unchanged (%s)", im.key, tags[len(tags)-1])
+			built[im.key] = tags
+			continue
+		}
+		tarPath := state.p("images", im.key+".tar")
+		if err := writeImage(tarPath, "/"+im.key, bin, im.user, tags); err != nil {
+			return fmt.Errorf("image %s: %v", im.key, err)
+		}
+		if err := run("ctr", "--address", state.ctrSock(), "-n", ctrNamespace, "images", "import", tarPath); err != nil {
+			return err
+		}
+		os.Remove(tarPath)
+		built[im.key] = tags
+		logf("imported %s (%d KiB) in %s", strings.Join(tags, ", "), len(bin)/1024, time.Since(t).Round(time.Millisecond))
+	}
+	b, _ := json.MarshalIndent(built, "", "  ")
+	return os.WriteFile(state.p("images", "tags.json"), b, 0o644)
+}
+
+func goBuild(root, pkg, out string) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "build", "-p=2", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	o, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, o)
+	}
+	return nil
+}
+
+// writeImage writes a docker-archive tarball of a one-layer image holding
+// the binary at path, tagged with every ref in tags.
+func writeImage(tarPath, path string, bin []byte, user string, tags []string) error {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	mtime := time.Unix(0, 0)
+	for _, d := range []string{"tmp/", "etc/"} {
+		mode := int64(0o755)
+		if d == "tmp/" {
+			mode = 0o1777
+		}
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: mode, ModTime: mtime})
+	}
+	for _, f := range []struct {
+		name string
+		body []byte
+		mode int64
+	}{
+		{"etc/passwd", []byte("root:x:0:0:root:/:/nonexistent\nnonroot:x:65532:65532:nonroot:/:/nonexistent\nnobody:x:65535:65535:nobody:/:/nonexistent\n"), 0o644},
+		{"etc/group", []byte("root:x:0:\nnonroot:x:65532:\nnobody:x:65535:\n"), 0o644},
+		{strings.TrimPrefix(path, "/"), bin, 0o755},
+	} {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: f.mode, Size: int64(len(f.body)), ModTime: mtime}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.body); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	layerBytes := buf.Bytes()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerBytes)), nil
+	})
+	if err != nil {
+		return err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Created = v1.Time{Time: mtime}
+	cf.Config.Entrypoint = []string{path}
+	cf.Config.User = user
+	cf.Config.Env = []string{"PATH=/"}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return err
+	}
+	refs := map[name.Reference]v1.Image{}
+	for _, t := range tags {
+		ref, err := name.NewTag(t)
+		if err != nil {
+			return err
+		}
+		refs[ref] = img
+	}
+	return tarball.MultiRefWriteToFile(tarPath, refs)
+}
