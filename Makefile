@@ -46,6 +46,7 @@ generate: ## Regenerate bpf2go bindings and objects, and deepcopy code.
 manifests: ## Regenerate CRDs and RBAC from the API types and markers.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=temblor-manager paths=./controllers/... output:rbac:artifacts:config=config/rbac/manager
+	$(CONTROLLER_GEN) rbac:roleName=temblor-agent paths=./injector/agent/... output:rbac:artifacts:config=config/rbac/agent
 
 .PHONY: verify-generated
 verify-generated: generate manifests ## Fail if generated files differ from what is committed.

@@ -1,0 +1,84 @@
+// Command agent runs Temblor's node agent: one per node (a DaemonSet), it
+// carries out the FaultInjections labelled for its node.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/temblor-dev/temblor/injector/agent"
+	"github.com/temblor-dev/temblor/injector/convert"
+	"github.com/temblor-dev/temblor/injector/podresolve"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		nodeName, metricsAddr, probeAddr string
+		procRoot, cgroupRoot, backend    string
+		netMethod                        string
+		grace, statusInterval            time.Duration
+		qps                              float64
+		burst                            int
+	)
+	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "the node this agent runs on (default $NODE_NAME)")
+	flag.DurationVar(&grace, "apiserver-grace", agent.DefaultAPIServerGrace,
+		"how long the agent keeps its faults without reaching the API server before withdrawing them")
+	flag.DurationVar(&statusInterval, "status-interval", agent.DefaultStatusInterval, "how often counters are read into status")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
+	flag.StringVar(&procRoot, "proc-root", podresolve.DefaultProcRoot, "where the node's procfs is mounted (the agent runs with hostPID)")
+	flag.StringVar(&cgroupRoot, "cgroup-root", podresolve.DefaultCgroupRoot, "where the node's cgroup filesystems are mounted")
+	flag.StringVar(&backend, "syscall-backend", "auto", "force a syscall backend: auto, kprobe-override, fmod_ret, lsm or cgroup")
+	flag.StringVar(&netMethod, "network-method", "auto", "force how network programs attach: auto, tcx or netlink-tc")
+	flag.Float64Var(&qps, "kube-api-qps", 20, "queries per second to the API server")
+	flag.IntVar(&burst, "kube-api-burst", 40, "burst of queries to the API server")
+	opts := zap.Options{}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+
+	if nodeName == "" {
+		return errors.New("no node name: set --node-name or NODE_NAME")
+	}
+	b, err := convert.ParseBackend(backend)
+	if err != nil {
+		return err
+	}
+	method, err := convert.ParseNetworkMethod(netMethod)
+	if err != nil {
+		return err
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = float32(qps), burst
+
+	a := &agent.Agent{
+		NodeName:       nodeName,
+		Resolver:       &podresolve.Resolver{ProcRoot: procRoot, CgroupRoot: cgroupRoot},
+		SyscallBackend: b,
+		NetworkMethod:  method,
+		StatusInterval: statusInterval,
+		APIServerGrace: grace,
+	}
+	mgr, err := agent.NewManager(cfg, a, agent.ManagerOptions{MetricsBindAddress: metricsAddr, HealthProbeBindAddress: probeAddr})
+	if err != nil {
+		return err
+	}
+	ctrl.Log.Info("Starting node agent", "node", nodeName, "apiserverGrace", grace.String(), "syscallBackend", b.String())
+	return mgr.Start(ctrl.SetupSignalHandler())
+}

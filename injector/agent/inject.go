@@ -1,0 +1,261 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/injector/convert"
+	"github.com/temblor-dev/temblor/injector/network"
+	"github.com/temblor-dev/temblor/injector/podresolve"
+	sysfault "github.com/temblor-dev/temblor/injector/syscall"
+)
+
+// Status field limits, from the CRD.
+const (
+	maxMessage = 1024
+	maxMethods = 64
+	maxMethod  = 128
+)
+
+// action is a FaultInjection's action converted for the injectors.
+type action struct {
+	network *network.Config
+	syscall *sysfault.Config
+}
+
+func (a *Agent) convert(fi *chaosv1.FaultInjection) (action, error) {
+	switch {
+	case fi.Spec.Network != nil:
+		cfg, err := convert.Network(fi.Spec.Network)
+		cfg.Method = a.NetworkMethod
+		return action{network: &cfg}, err
+	case fi.Spec.Syscall != nil:
+		cfg, err := convert.Syscall(fi.Spec.Syscall, a.SyscallBackend)
+		return action{syscall: &cfg}, err
+	}
+	return action{}, errors.New("no action: neither network nor syscall is set")
+}
+
+// inject attaches every pending target of f, once, with bounded
+// parallelism. A target that fails is left with nothing attached (the
+// injectors unwind on error) and reported Failed; the others go on.
+func (a *Agent) inject(ctx context.Context, fi *chaosv1.FaultInjection, f *fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.injected || f.ended != endNone {
+		return
+	}
+	f.injected = true
+	l := log.FromContext(ctx)
+	act, err := a.convert(fi)
+	if err == nil {
+		var snap *podresolve.Snapshot
+		if snap, err = a.Resolver.Snapshot(ctx); err == nil {
+			a.injectTargets(ctx, snap, act, f.targets)
+			l.Info("Injected fault", "targets", len(f.targets), "injected", count(f.targets, chaosv1.TargetInjected))
+			return
+		}
+	}
+	for _, t := range f.targets {
+		t.state, t.message = chaosv1.TargetFailed, truncate(err.Error(), maxMessage)
+	}
+	l.Error(err, "Could not inject fault")
+}
+
+func (a *Agent) injectTargets(ctx context.Context, snap *podresolve.Snapshot, act action, targets []*target) {
+	work := make(chan *target)
+	var wg sync.WaitGroup
+	for range min(a.AttachWorkers, len(targets)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range work {
+				a.injectTarget(ctx, snap, act, t)
+			}
+		}()
+	}
+	for _, t := range targets {
+		if t.state == chaosv1.TargetPending {
+			work <- t
+		}
+	}
+	close(work)
+	wg.Wait()
+}
+
+// injectTarget resolves one pod and attaches the action to it.
+func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act action, t *target) {
+	start := time.Now()
+	defer func() { attachDuration.Observe(time.Since(start).Seconds()) }()
+	pod, err := snap.Pod(t.spec.PodUID)
+	if errors.Is(err, podresolve.ErrPodNotFound) {
+		t.state, t.message = chaosv1.TargetGone, "no process of the pod runs on this node"
+		return
+	}
+	var att Attached
+	if err == nil {
+		att, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
+	}
+	if err != nil {
+		t.state, t.message = chaosv1.TargetFailed, truncate(err.Error(), maxMessage)
+		log.FromContext(ctx).Info("Could not inject target", "pod", t.spec.Namespace+"/"+t.spec.Name, "error", err.Error())
+		return
+	}
+	t.att, t.state, t.message = att, chaosv1.TargetInjected, ""
+	t.methods = limitMethods(att.Methods())
+}
+
+func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, error) {
+	if act.network != nil {
+		if pod.HostNetwork {
+			return nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
+		}
+		a.sweepLegacy(ctx, pod)
+		return a.AttachNetwork(ctx, pod.NetNSPath(), *act.network)
+	}
+	scope, err := syscallScope(pod, containerIDs)
+	if err != nil {
+		return nil, err
+	}
+	return a.AttachSyscall(ctx, scope, *act.syscall)
+}
+
+// syscallScope limits a syscall fault to the pod's (or the listed
+// containers') cgroup v2 directories, falling back to the pod's network
+// namespace, or the containers' mount namespaces, where there is no cgroup
+// v2 directory.
+func syscallScope(pod *podresolve.Pod, containerIDs []string) (sysfault.Scope, error) {
+	var s sysfault.Scope
+	if len(containerIDs) == 0 {
+		switch {
+		case pod.CgroupV2Dir != "":
+			s.CgroupPaths = []string{pod.CgroupV2Dir}
+		case !pod.HostNetwork:
+			s.NetNSInodes = []uint64{pod.NetNS}
+		default:
+			return s, errors.New("the pod has no cgroup v2 directory and uses the node's network namespace: no scope would be limited to it")
+		}
+		return s, nil
+	}
+	for _, id := range containerIDs {
+		procs := pod.Container(id)
+		if len(procs) == 0 {
+			return s, fmt.Errorf("container %s has no process on this node", podresolve.NormalizeContainerID(id))
+		}
+		if procs[0].CgroupV2Dir != "" {
+			s.CgroupPaths = append(s.CgroupPaths, procs[0].CgroupV2Dir)
+			continue
+		}
+		s.MntNSInodes = append(s.MntNSInodes, procs[0].MntNS)
+	}
+	return s, nil
+}
+
+// sweepLegacy removes tc filters that a dead agent left in the pod's network
+// namespace, once per namespace and process, before the first attach there.
+func (a *Agent) sweepLegacy(ctx context.Context, pod *podresolve.Pod) {
+	a.mu.Lock()
+	done := a.cleaned[pod.NetNS]
+	a.cleaned[pod.NetNS] = true
+	a.mu.Unlock()
+	if done {
+		return
+	}
+	if err := a.CleanupLegacy(ctx, pod.NetNSPath()); err != nil {
+		log.FromContext(ctx).Info("Could not clean up legacy tc filters", "netns", pod.NetNSPath(), "error", err.Error())
+	}
+}
+
+// sweepTargets removes legacy tc leftovers from the namespaces of fi's
+// target pods, for a network fault this process has not attached yet.
+func (a *Agent) sweepTargets(ctx context.Context, fi *chaosv1.FaultInjection) {
+	snap, err := a.Resolver.Snapshot(ctx)
+	if err != nil {
+		log.FromContext(ctx).Info("Could not scan processes for legacy tc cleanup", "error", err.Error())
+		return
+	}
+	for _, t := range fi.Spec.Targets {
+		if pod, err := snap.Pod(t.PodUID); err == nil && !pod.HostNetwork {
+			a.sweepLegacy(ctx, pod)
+		}
+	}
+}
+
+// refresh reads counters and notices target pods that left the node.
+func (a *Agent) refresh(ctx context.Context, f *fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ended != endNone || !f.active() {
+		return
+	}
+	snap, err := a.Resolver.Snapshot(ctx)
+	if err != nil {
+		log.FromContext(ctx).Info("Could not scan processes", "error", err.Error())
+	}
+	for _, t := range f.targets {
+		if t.att == nil {
+			continue
+		}
+		if snap != nil {
+			if _, err := snap.Pod(t.spec.PodUID); errors.Is(err, podresolve.ErrPodNotFound) {
+				a.closeGone(ctx, t)
+				continue
+			}
+		}
+		c, err := t.att.Counters()
+		if err != nil {
+			log.FromContext(ctx).Info("Could not read counters", "pod", t.spec.Name, "error", err.Error())
+			continue
+		}
+		countDelta(t.counters, c)
+		t.counters = c
+	}
+}
+
+// closeGone releases the attachment of a pod that left the node.
+func (a *Agent) closeGone(ctx context.Context, t *target) {
+	if c, err := t.att.Counters(); err == nil {
+		countDelta(t.counters, c)
+		t.counters = c
+	}
+	t.state, t.message = chaosv1.TargetGone, "the pod left the node; its attachment was released"
+	if err := t.att.Close(); err != nil {
+		t.message = truncate("the pod left the node; release failed: "+err.Error(), maxMessage)
+	}
+	t.att = nil
+	log.FromContext(ctx).Info("Target pod gone", "pod", t.spec.Namespace+"/"+t.spec.Name)
+}
+
+func count(ts []*target, s chaosv1.TargetState) int {
+	n := 0
+	for _, t := range ts {
+		if t.state == s {
+			n++
+		}
+	}
+	return n
+}
+
+func limitMethods(ms []string) []string {
+	if len(ms) > maxMethods {
+		ms = ms[:maxMethods]
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = truncate(m, maxMethod)
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}

@@ -1,0 +1,64 @@
+package agent
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+)
+
+// endReason says why a fault was taken down.
+type endReason string
+
+const (
+	endNone      endReason = ""
+	endExpired   endReason = "Expired"
+	endDeleted   endReason = "Deleted"
+	endWithdrawn endReason = "Withdrawn"
+	endShutdown  endReason = "Shutdown"
+)
+
+// fault is what the agent holds for one FaultInjection.
+type fault struct {
+	mu       sync.Mutex
+	key      types.NamespacedName
+	uid      types.UID
+	deadline time.Time
+	timer    *time.Timer
+
+	targets []*target // in spec order
+	// injected is set once the targets have been attached (or failed).
+	injected bool
+	// ended is why the fault was taken down, endNone while it runs.
+	ended   endReason
+	endedAt time.Time
+	// teardownErr is the last teardown failure; the finalizer stays while
+	// it is set.
+	teardownErr error
+	// withdrawReport is how far the dead-man switch's withdrawal has been
+	// reported: 0 not yet, 1 AgentConnected=False written, 2 Reconnected.
+	withdrawReport int
+}
+
+// target is one pod of a fault.
+type target struct {
+	spec    chaosv1.InjectionTarget
+	state   chaosv1.TargetState
+	methods []string
+	message string
+	att     Attached
+	// counters is the last reading, kept after the attachment is closed.
+	counters chaosv1.Counters
+}
+
+// active reports whether any target is attached. Call with f.mu held.
+func (f *fault) active() bool {
+	for _, t := range f.targets {
+		if t.att != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,134 @@
+package convert
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/injector/network"
+)
+
+// Network converts a network action to an injector/network configuration.
+func Network(a *chaosv1.NetworkAction) (network.Config, error) {
+	if a == nil {
+		return network.Config{}, errors.New("convert network action: none given")
+	}
+	var errs []error
+	cfg := network.Config{Interface: a.Interface}
+	switch a.Type {
+	case chaosv1.NetworkDrop:
+		cfg.Action = network.ActionDrop
+	case chaosv1.NetworkCorrupt:
+		cfg.Action = network.ActionCorrupt
+	default:
+		errs = append(errs, fmt.Errorf("unknown action type %q", a.Type))
+	}
+	switch a.Direction {
+	case chaosv1.DirectionIngress:
+		cfg.Direction = network.Ingress
+	case chaosv1.DirectionEgress:
+		cfg.Direction = network.Egress
+	case chaosv1.DirectionBoth, "":
+		cfg.Direction = network.Both
+	default:
+		errs = append(errs, fmt.Errorf("unknown direction %q", a.Direction))
+	}
+	switch a.Protocol {
+	case "":
+		cfg.Protocol = network.ProtocolAny
+	case chaosv1.ProtocolTCP:
+		cfg.Protocol = network.ProtocolTCP
+	case chaosv1.ProtocolUDP:
+		cfg.Protocol = network.ProtocolUDP
+	case chaosv1.ProtocolICMP:
+		cfg.Protocol = network.ProtocolICMP
+	default:
+		errs = append(errs, fmt.Errorf("unknown protocol %q", a.Protocol))
+	}
+	bp, err := BasisPoints(a.Probability)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	cfg.ProbabilityBasisPoints = bp
+	cfg.Ports = ports(a.Ports)
+	cfg.SourcePorts = ports(a.SourcePorts)
+	cfg.DestinationPorts = ports(a.DestinationPorts)
+	for _, c := range a.PeerCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("peer CIDR %q: %w", c, err))
+			continue
+		}
+		cfg.PeerCIDRs = append(cfg.PeerCIDRs, p.Masked())
+	}
+	if a.Corrupt != nil {
+		cc, err := corrupt(a.Corrupt)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		cfg.Corrupt = cc
+	}
+	if err := errors.Join(errs...); err != nil {
+		return network.Config{}, fmt.Errorf("convert network action: %w", err)
+	}
+	return cfg, nil
+}
+
+func ports(rs []chaosv1.PortRange) []network.PortRange {
+	var out []network.PortRange
+	for _, r := range rs {
+		to := r.From
+		if r.To != nil {
+			to = *r.To
+		}
+		out = append(out, network.PortRange{From: uint16(r.From), To: uint16(to)})
+	}
+	return out
+}
+
+func corrupt(c *chaosv1.CorruptSpec) (network.CorruptConfig, error) {
+	cc := network.CorruptConfig{RepairChecksum: c.Checksum != chaosv1.ChecksumLeave}
+	switch c.Field {
+	case chaosv1.CorruptIPv4TotalLength:
+		cc.Field = network.FieldIPv4TotalLength
+	case chaosv1.CorruptUDPLength:
+		cc.Field = network.FieldUDPLength
+	case chaosv1.CorruptTCPDataOffset:
+		cc.Field = network.FieldTCPDataOffset
+	case chaosv1.CorruptPayload:
+		cc.Field = network.FieldPayload
+		cc.PayloadBytes = 1
+		if c.Bytes != nil {
+			cc.PayloadBytes = int(*c.Bytes)
+		}
+	default:
+		return cc, fmt.Errorf("unknown corrupt field %q", c.Field)
+	}
+	if c.Delta != nil {
+		d := *c.Delta
+		cc.Delta = &d
+	}
+	if c.Value != nil {
+		if *c.Value < 0 {
+			return cc, fmt.Errorf("corrupt value %d is negative", *c.Value)
+		}
+		v := uint32(*c.Value)
+		cc.Value = &v
+	}
+	return cc, nil
+}
+
+// ParseNetworkMethod reads the agent's --network-method flag: "auto" (or
+// empty), "tcx" or "netlink-tc".
+func ParseNetworkMethod(name string) (network.Method, error) {
+	switch name {
+	case "", "auto":
+		return network.MethodAuto, nil
+	case "tcx":
+		return network.MethodTCX, nil
+	case "netlink-tc":
+		return network.MethodNetlinkTC, nil
+	}
+	return network.MethodAuto, fmt.Errorf("unknown network method %q: want auto, tcx or netlink-tc", name)
+}

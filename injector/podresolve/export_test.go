@@ -1,0 +1,4 @@
+package podresolve
+
+// ReadNS exposes nsInode to the external tests.
+var ReadNS = nsInode
