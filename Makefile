@@ -68,4 +68,5 @@ k8s-bin: ## Build (once, cached) kube-apiserver, etcd and kubectl from source.
 
 .PHONY: test
 test: ## Run every test: unit, BPF (root), envtest controller suites.
+	hack/install-deps.sh
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test -p 1 -count=1 $(GO_TEST_FLAGS) ./...

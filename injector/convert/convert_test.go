@@ -64,6 +64,12 @@ func TestNetwork(t *testing.T) {
 	if _, err := Network(&chaosv1.NetworkAction{Type: chaosv1.NetworkDrop, PeerCIDRs: []string{"nope"}}); err == nil {
 		t.Errorf("bad CIDR accepted")
 	}
+	high, low := int32(70000), int32(10)
+	for _, bad := range [][]chaosv1.PortRange{{{From: 0}}, {{From: 70000}}, {{From: 80, To: &high}}, {{From: 80, To: &low}}} {
+		if _, err := Network(&chaosv1.NetworkAction{Type: chaosv1.NetworkDrop, Protocol: chaosv1.ProtocolTCP, SourcePorts: bad}); err == nil {
+			t.Errorf("port range %+v accepted", bad)
+		}
+	}
 	for name, want := range map[string]network.Method{"": network.MethodAuto, "auto": network.MethodAuto, "tcx": network.MethodTCX, "netlink-tc": network.MethodNetlinkTC} {
 		if got, err := ParseNetworkMethod(name); err != nil || got != want {
 			t.Errorf("ParseNetworkMethod(%q) = %v, %v", name, got, err)

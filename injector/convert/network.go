@@ -51,9 +51,17 @@ func Network(a *chaosv1.NetworkAction) (network.Config, error) {
 		errs = append(errs, err)
 	}
 	cfg.ProbabilityBasisPoints = bp
-	cfg.Ports = ports(a.Ports)
-	cfg.SourcePorts = ports(a.SourcePorts)
-	cfg.DestinationPorts = ports(a.DestinationPorts)
+	for _, p := range []struct {
+		name string
+		in   []chaosv1.PortRange
+		out  *[]network.PortRange
+	}{{"ports", a.Ports, &cfg.Ports}, {"sourcePorts", a.SourcePorts, &cfg.SourcePorts}, {"destinationPorts", a.DestinationPorts, &cfg.DestinationPorts}} {
+		rs, err := ports(p.in)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.name, err))
+		}
+		*p.out = rs
+	}
 	for _, c := range a.PeerCIDRs {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
@@ -75,16 +83,21 @@ func Network(a *chaosv1.NetworkAction) (network.Config, error) {
 	return cfg, nil
 }
 
-func ports(rs []chaosv1.PortRange) []network.PortRange {
+// ports converts port ranges, refusing what the CRD would have refused
+// (local mode reads manifests without an API server).
+func ports(rs []chaosv1.PortRange) ([]network.PortRange, error) {
 	var out []network.PortRange
 	for _, r := range rs {
 		to := r.From
 		if r.To != nil {
 			to = *r.To
 		}
+		if r.From < 1 || to > 65535 || to < r.From {
+			return nil, fmt.Errorf("invalid port range %d-%d: ports are 1-65535, from <= to", r.From, to)
+		}
 		out = append(out, network.PortRange{From: uint16(r.From), To: uint16(to)})
 	}
-	return out
+	return out, nil
 }
 
 func corrupt(c *chaosv1.CorruptSpec) (network.CorruptConfig, error) {

@@ -52,7 +52,7 @@ var _ = BeforeSuite(func() {
 		kubeconfig = "/var/lib/temblor-cluster/kubeconfig"
 	}
 	if _, err := os.Stat(kubeconfig); err != nil {
-		Skip(fmt.Sprintf("no cluster: %s missing (run `go run ./hack/cluster up` or set KUBECONFIG)", kubeconfig))
+		skipOrFail(fmt.Sprintf("no cluster: %s missing (run `go run ./hack/cluster up` or set KUBECONFIG)", kubeconfig))
 	}
 	kubectlBin = os.Getenv("KUBECTL")
 	if kubectlBin == "" {
@@ -70,6 +70,16 @@ var _ = BeforeSuite(func() {
 	Eventually(func() error { _, err := kubectl("version"); return err }).
 		WithTimeout(30 * time.Second).Should(Succeed())
 })
+
+// skipOrFail skips a spec whose prerequisite is missing on a developer's
+// cluster; in CI (CI=true) the prerequisite must be there, so it fails.
+func skipOrFail(reason string) {
+	GinkgoHelper()
+	if os.Getenv("CI") == "true" {
+		Fail("CI=true requires this spec to run: " + reason)
+	}
+	Skip(reason)
+}
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {

@@ -43,17 +43,7 @@ func faultScenario(faultName, action, wantErr, counter string) {
 	dumpOnFailure(&ns)
 
 	BeforeAll(func() {
-		if _, err := kubectl("get", "crd", "faults.chaos.temblor.dev"); err != nil {
-			Skip("Temblor is not deployed (no Fault CRD): run `go run ./hack/cluster deploy`")
-		}
-		out, err := kubectl("get", "deploy", "-n", "temblor-system", "temblor-manager", "-o", "jsonpath={.status.availableReplicas}")
-		if err != nil || strings.TrimSpace(out) == "" || strings.TrimSpace(out) == "0" {
-			Skip("temblor-manager is not available")
-		}
-		out, err = kubectl("get", "ds", "-n", "temblor-system", "temblor-agent", "-o", "jsonpath={.status.numberReady}")
-		if err != nil || strings.TrimSpace(out) == "" || strings.TrimSpace(out) == "0" {
-			Skip("temblor-agent is not ready on any node")
-		}
+		requireTemblor()
 		ns = testNamespace("temblor-e2e-" + faultName)
 		apply(appPod(ns, "server", map[string]string{"app": "demo", "role": "server"}, "server"))
 		waitReady(ns, "server")
@@ -151,6 +141,23 @@ spec:
 			return kubectl("get", "faultinjections", "-n", ns, "-o", "name")
 		}).WithTimeout(30 * time.Second).Should(BeEmpty())
 	})
+}
+
+// requireTemblor skips (fails in CI) unless the CRDs, the manager and an
+// agent are deployed and ready.
+func requireTemblor() {
+	GinkgoHelper()
+	if _, err := kubectl("get", "crd", "faults.chaos.temblor.dev"); err != nil {
+		skipOrFail("Temblor is not deployed (no Fault CRD): run `go run ./hack/cluster deploy`")
+	}
+	out, err := kubectl("get", "deploy", "-n", "temblor-system", "temblor-manager", "-o", "jsonpath={.status.availableReplicas}")
+	if err != nil || strings.TrimSpace(out) == "" || strings.TrimSpace(out) == "0" {
+		skipOrFail("temblor-manager is not available")
+	}
+	out, err = kubectl("get", "ds", "-n", "temblor-system", "temblor-agent", "-o", "jsonpath={.status.numberReady}")
+	if err != nil || strings.TrimSpace(out) == "" || strings.TrimSpace(out) == "0" {
+		skipOrFail("temblor-agent is not ready on any node")
+	}
 }
 
 func expectHealthy(ns, pod string, timeout time.Duration) {

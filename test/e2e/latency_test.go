@@ -1,0 +1,70 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// latencyRuns is how many Faults the latency spec applies, one after another.
+const latencyRuns = 20
+
+// The time from `kubectl apply` to a Running Fault whose targets are all
+// injected, and how late teardown ends after the expiry time, over
+// latencyRuns Faults on one target pod.
+var _ = Describe("Injection latency and teardown lateness", Ordered, Label("latency"), func() {
+	var ns string
+	dumpOnFailure(&ns)
+
+	BeforeAll(func() {
+		requireTemblor()
+		ns = testNamespace("temblor-e2e-latency")
+		apply(appPod(ns, "target", map[string]string{"app": "latency"}, "server"))
+		waitReady(ns, "target")
+	})
+
+	It(fmt.Sprintf("injects within seconds and tears down on time, over %d runs", latencyRuns), func() {
+		var inject, late []time.Duration
+		for i := range latencyRuns {
+			name := fmt.Sprintf("lat-%02d", i)
+			start := time.Now()
+			apply(faultYAML(ns, name, `  selector: {matchLabels: {app: latency}}
+  duration: 3s
+  syscall: {syscalls: [connect], errno: ECONNREFUSED}
+`))
+			Eventually(func() string {
+				return jsonpath(ns, "fault", name, "{.status.phase}/{.status.conditions[?(@.type=='Injected')].status}")
+			}).WithTimeout(30*time.Second).WithPolling(50*time.Millisecond).Should(Equal("Running/True"), name)
+			inject = append(inject, time.Since(start))
+
+			Eventually(func() string { return jsonpath(ns, "fault", name, "{.status.phase}") }).
+				WithTimeout(30 * time.Second).WithPolling(50 * time.Millisecond).Should(Equal("Succeeded"))
+			seen := time.Now()
+			expiry, err := time.Parse(time.RFC3339, jsonpath(ns, "fault", name, "{.status.expiryTime}"))
+			Expect(err).NotTo(HaveOccurred())
+			// expiryTime has second precision: lateness is at most this plus one second.
+			late = append(late, seen.Sub(expiry))
+			mustKubectl("delete", "fault", "-n", ns, name, "--wait=false")
+		}
+		report := fmt.Sprintf("apply → Running with all targets injected: p50 %s p99 %s (n=%d)\nexpiry → Succeeded (teardown confirmed) seen after: p50 %s p99 %s (expiryTime has 1 s precision)",
+			pct(inject, 50), pct(inject, 99), len(inject), pct(late, 50), pct(late, 99))
+		AddReportEntry("latency", report)
+		GinkgoWriter.Println(report)
+		Expect(pct(inject, 99)).To(BeNumerically("<", 10*time.Second))
+		Expect(pct(late, 99)).To(BeNumerically("<", 5*time.Second))
+	})
+})
+
+// pct is the p-th percentile (nearest rank) of ds.
+func pct(ds []time.Duration, p int) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (p*len(s)+99)/100 - 1
+	return s[max(0, min(i, len(s)-1))].Round(time.Millisecond)
+}
+
