@@ -17,7 +17,7 @@ func netState(t testing.TB, ns, ifname string) string {
 	t.Helper()
 	var lines []string
 	inNS(t, ns, func() error {
-		h, err := netlink.NewHandle()
+		h, err := netlink.NewHandle(netlinkRoute)
 		if err != nil {
 			return err
 		}
