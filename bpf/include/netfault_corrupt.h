@@ -21,6 +21,7 @@
  * taken out of the UDP checksum, and the most chunks: 2 KiB in all. */
 #define TB_TRIM_CHUNK 64
 #define TB_TRIM_CHUNKS 32
+_Static_assert((TB_TRIM_CHUNK & (TB_TRIM_CHUNK - 1)) == 0, "TB_TRIM_CHUNK is a mask + 1");
 
 static __always_inline __u32 new_field_value(const struct net_cfg *cfg, __u32 old, __u32 max)
 {
@@ -101,11 +102,18 @@ __noinline __s64 tb_udp_trim_diff(struct __sk_buff *skb, __u32 l4_off, __u64 new
 			pos += TB_TRIM_CHUNK;
 			continue;
 		}
-		/* Re-check the very register passed to the helper. */
-		barrier_var(n);
 		if (n == 0 || n > TB_TRIM_CHUNK)
 			return -1;
-		if (bpf_skb_load_bytes(skb, l4_off + pos, buf, n))
+		/* bpf_skb_load_bytes wants a length the verifier proves to be
+		 * in [1, TB_TRIM_CHUNK]. Before 6.8 it learns nothing from the
+		 * fall-through of "n == 0" (n stays [0, 64]: "invalid zero-sized
+		 * read" on 6.1), so pass (n - 1) masked, plus 1: [1, 64] on every
+		 * verifier. barrier_var keeps clang, which knows n - 1 < 64
+		 * here, from dropping the mask. */
+		__u64 len = n - 1;
+		barrier_var(len);
+		len = (len & (TB_TRIM_CHUNK - 1)) + 1;
+		if (bpf_skb_load_bytes(skb, l4_off + pos, buf, len))
 			return -1;
 		return bpf_csum_diff((__be32 *)buf, sizeof(buf), 0, 0, (__wsum)diff);
 	}

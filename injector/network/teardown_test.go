@@ -47,6 +47,9 @@ func TestCloseRestoresState(t *testing.T) {
 		}, Config{Method: MethodNetlinkTC, XDP: XDPDisabled}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.cfg.Method == MethodTCX {
+				requireTCX(t)
+			}
 			p := testutil.NewVethPair(t)
 			if tc.setup != nil {
 				tc.setup(t, p)
@@ -114,6 +117,9 @@ func TestSIGKILL(t *testing.T) {
 	testutil.LeakCheckEventually(t)
 	for _, method := range []string{"tcx", "netlink-tc"} {
 		t.Run(method, func(t *testing.T) {
+			if method == "tcx" {
+				requireTCX(t)
+			}
 			p := testutil.NewVethPair(t)
 			before := netState(t, p.A, "eth0")
 			logBPF(t, "before")

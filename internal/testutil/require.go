@@ -3,6 +3,7 @@ package testutil
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -20,6 +21,25 @@ func Skip(tb testing.TB, reason string) {
 		tb.Fatalf("would skip, but CI=true requires this test to run: %s", reason)
 	}
 	tb.Skip(reason)
+}
+
+// AbsentFeaturesEnv lists, comma-separated, kernel features that the kernel
+// under test is known to lack (the kernel matrix sets it per kernel, e.g.
+// "tcx" on Linux 6.1). A test needing such a feature skips even in CI; a
+// feature not listed must be there in CI.
+const AbsentFeaturesEnv = "TEMBLOR_ABSENT_FEATURES"
+
+// SkipAbsentFeature skips a test whose kernel feature is missing: always
+// when the feature is declared absent in $TEMBLOR_ABSENT_FEATURES, and
+// otherwise as Skip does (a failure in CI).
+func SkipAbsentFeature(tb testing.TB, feature, reason string) {
+	tb.Helper()
+	for _, f := range strings.Split(os.Getenv(AbsentFeaturesEnv), ",") {
+		if strings.TrimSpace(f) == feature {
+			tb.Skipf("%s is declared absent on this kernel (%s=%s): %s", feature, AbsentFeaturesEnv, os.Getenv(AbsentFeaturesEnv), reason)
+		}
+	}
+	Skip(tb, reason)
 }
 
 // RequireRoot skips (outside CI) or fails (in CI) a test that needs root.

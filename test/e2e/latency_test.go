@@ -67,4 +67,3 @@ func pct(ds []time.Duration, p int) time.Duration {
 	i := (p*len(s)+99)/100 - 1
 	return s[max(0, min(i, len(s)-1))].Round(time.Millisecond)
 }
-

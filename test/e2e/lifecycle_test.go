@@ -59,7 +59,7 @@ var _ = Describe("Fault lifecycle on a real node", Ordered, Label("lifecycle"), 
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(s.SuccessRate).To(BeNumerically("<=", 0.05))
 			g.Expect(s.LastError).To(ContainSubstring(wantErr))
-		}).WithTimeout(20 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed(), pod)
+		}).WithTimeout(20*time.Second).WithPolling(500*time.Millisecond).Should(Succeed(), pod)
 	}
 	noTemblorBPF := func(within time.Duration) time.Duration {
 		GinkgoHelper()

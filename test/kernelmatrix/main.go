@@ -55,7 +55,6 @@ func (l *listFlag) Set(v string) error { *l = append(*l, strings.Split(v, ",")..
 var (
 	kernels     kernelFlag
 	pkgs        listFlag
-	optPkgs     listFlag
 	guestTools  listFlag
 	requireOver listFlag
 	flagRun     = flag.String("run", "", "passed to the test binaries as -test.run")
@@ -71,8 +70,7 @@ var (
 
 func init() {
 	flag.Var(&kernels, "kernel", "NAME=DIR of a kernel to boot (repeatable)")
-	flag.Var(&pkgs, "pkg", "package to test (repeatable, comma-separated); default ./injector/syscall,./bpf")
-	flag.Var(&optPkgs, "optional-pkg", "package included only when `go vet` passes on it (default ./injector/network)")
+	flag.Var(&pkgs, "pkg", "package to test (repeatable, comma-separated); default ./injector/syscall,./bpf,./injector/network")
 	flag.Var(&requireOver, "require", "NAME=backend+backend overrides the must-support table for kernel NAME (repeatable; NAME= requires none)")
 	flag.Var(&guestTools, "guest-tool", "host program copied into the guest with its shared libraries, for tests that exec it (default ip,tc)")
 }
@@ -80,10 +78,7 @@ func init() {
 func main() {
 	flag.Parse()
 	if len(pkgs) == 0 {
-		pkgs = listFlag{"./injector/syscall", "./bpf"}
-	}
-	if len(optPkgs) == 0 {
-		optPkgs = listFlag{"./injector/network"}
+		pkgs = listFlag{"./injector/syscall", "./bpf", "./injector/network"}
 	}
 	if len(guestTools) == 0 {
 		guestTools = listFlag{"ip", "tc"}
@@ -139,16 +134,8 @@ func run(ctx context.Context) (bool, error) {
 	}
 	logf("work dir %s", work)
 
-	// 1. Packages: the optional ones only when they vet.
+	// 1. Packages.
 	all := append([]string(nil), pkgs...)
-	for _, p := range optPkgs {
-		vet := exec.CommandContext(ctx, goBin, "vet", p)
-		if out, err := vet.CombinedOutput(); err != nil {
-			logf("skipping optional package %s: go vet failed:\n%s", p, strings.TrimSpace(string(out)))
-			continue
-		}
-		all = append(all, p)
-	}
 
 	// 2. Static binaries: init and one test binary per package.
 	binDir := filepath.Join(work, "bin")
@@ -331,11 +318,15 @@ func addHostProgram(files map[string]string, name string) error {
 }
 
 // guestEnv is the environment of the test binary in a guest: CI=true (a
-// skip fails), and the backends this kernel must support.
+// skip fails), the backends this kernel must support and the features it
+// is known to lack.
 func guestEnv(kernelName string) []string {
 	env := []string{"CI=true"}
 	if req, ok := requiredBackends(kernelName); ok {
 		env = append(env, "TEMBLOR_REQUIRE_BACKENDS="+strings.Join(req, ","))
+	}
+	if absent := absentFeaturesOf(kernelName); len(absent) > 0 {
+		env = append(env, "TEMBLOR_ABSENT_FEATURES="+strings.Join(absent, ","))
 	}
 	return env
 }

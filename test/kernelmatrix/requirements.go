@@ -44,3 +44,25 @@ func requiredBackends(name string) ([]string, bool) {
 	}
 	return mustSupport[best], true
 }
+
+// absentFeatures lists kernel features (as internal/testutil names them) that
+// a kernel of the matrix does not have, so that tests needing them may skip
+// there even with CI=true. Everything not listed must work.
+var absentFeatures = map[string][]string{
+	// tcx arrived in Linux 6.6: 6.1 attaches with netlink clsact + cls_bpf.
+	"debian-6.1": {"tcx"},
+}
+
+// absentFeaturesOf returns the table entry for kernel name, matched like
+// requiredBackends.
+func absentFeaturesOf(name string) []string {
+	if f, ok := absentFeatures[name]; ok {
+		return f
+	}
+	for k, f := range absentFeatures {
+		if strings.HasPrefix(name, k) && len(name) > len(k) && strings.ContainsRune("-.", rune(name[len(k)])) {
+			return f
+		}
+	}
+	return nil
+}
