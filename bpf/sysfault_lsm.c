@@ -19,10 +19,35 @@
 char __license[] SEC("license") = "Dual BSD/GPL";
 
 /*
+ * tb_sf_lsm_clamp bounds an LSM program's return value to [-4095, 0]: since
+ * 6.11 the verifier rejects an LSM program that may return anything else.
+ *
+ * The programs return long (BPF_PROG takes the type written before it), not
+ * int: with an int return, clang may leave a negative value zero-extended in
+ * R0 (0x00000000ffffffff for -1), which is in range for a verifier that
+ * checks the 32-bit bounds but not for one that checks the 64-bit bounds.
+ * A long keeps R0 sign-extended and in range either way; the trampoline
+ * still hands the hook's int caller the low 32 bits.
+ */
+static __always_inline long tb_sf_lsm_clamp(long v)
+{
+	/* 64-bit, with barriers: clang must not test a sign-extended copy, the
+	 * value before a negation (the 6.12 verifier loses bounds across
+	 * BPF_NEG), or both bounds at once as an unsigned range on a copy. */
+	barrier_var(v);
+	if (v < -4095)
+		return -1; /* -EPERM */
+	barrier_var(v);
+	if (v > 0)
+		return -1;
+	return v;
+}
+
+/*
  * tb_sf_lsm_verdict returns 0 to allow, or -errno. path, when not NULL, is
  * resolved with bpf_d_path and compared with the configured prefix.
  */
-static __always_inline int tb_sf_lsm_verdict(struct path *path)
+static __always_inline long tb_sf_lsm_verdict(struct path *path)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
 	char *buf;
@@ -36,28 +61,28 @@ static __always_inline int tb_sf_lsm_verdict(struct path *path)
 		if (!tb_sf_path_matches(cfg, buf))
 			return 0;
 	}
-	return -(int)tb_sf_roll(cfg);
+	return tb_sf_lsm_clamp(-(long)tb_sf_roll(cfg));
 }
 
 /* open, openat, creat; also openat2, open_by_handle_at, and the opens done
  * by execve and by the kernel on the task's behalf. */
 SEC("lsm/file_open")
-int BPF_PROG(tb_sf_file_open, struct file *file, int ret)
+long BPF_PROG(tb_sf_file_open, struct file *file, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict((struct path *)&file->f_path);
 }
 
 /* read, write, pread64, pwrite64, readv, writev (by MAY_READ/MAY_WRITE);
  * also preadv2/pwritev2, splice, sendfile, copy_file_range. */
 SEC("lsm/file_permission")
-int BPF_PROG(tb_sf_file_perm, struct file *file, int mask, int ret)
+long BPF_PROG(tb_sf_file_perm, struct file *file, int mask, int ret)
 {
 	struct tb_sf_config *cfg;
 
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	cfg = tb_sf_get_config();
 	if (!cfg || !(mask & cfg->file_mask))
 		return 0;
@@ -66,64 +91,64 @@ int BPF_PROG(tb_sf_file_perm, struct file *file, int mask, int ret)
 
 /* connect, any address family including AF_UNIX. */
 SEC("lsm/socket_connect")
-int BPF_PROG(tb_sf_sock_conn, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+long BPF_PROG(tb_sf_sock_conn, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* bind, any address family. */
 SEC("lsm/socket_bind")
-int BPF_PROG(tb_sf_sock_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
+long BPF_PROG(tb_sf_sock_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* accept, accept4. */
 SEC("lsm/socket_accept")
-int BPF_PROG(tb_sf_sock_acc, struct socket *sock, struct socket *newsock, int ret)
+long BPF_PROG(tb_sf_sock_acc, struct socket *sock, struct socket *newsock, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* listen. */
 SEC("lsm/socket_listen")
-int BPF_PROG(tb_sf_sock_lstn, struct socket *sock, int backlog, int ret)
+long BPF_PROG(tb_sf_sock_lstn, struct socket *sock, int backlog, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* sendto, sendmsg; also send, sendmmsg, and write(2) on a socket. */
 SEC("lsm/socket_sendmsg")
-int BPF_PROG(tb_sf_sock_send, struct socket *sock, struct msghdr *msg, int size, int ret)
+long BPF_PROG(tb_sf_sock_send, struct socket *sock, struct msghdr *msg, int size, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* recvfrom, recvmsg; also recv, recvmmsg, and read(2) on a socket. */
 SEC("lsm/socket_recvmsg")
-int BPF_PROG(tb_sf_sock_recv, struct socket *sock, struct msghdr *msg, int size, int flags, int ret)
+long BPF_PROG(tb_sf_sock_recv, struct socket *sock, struct msghdr *msg, int size, int flags, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* socket, socketpair; kernel-internal sockets (kern != 0) are left alone. */
 SEC("lsm/socket_create")
-int BPF_PROG(tb_sf_sock_crt, int family, int type, int protocol, int kern, int ret)
+long BPF_PROG(tb_sf_sock_crt, int family, int type, int protocol, int kern, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	if (kern)
 		return 0;
 	return tb_sf_lsm_verdict(NULL);
@@ -131,94 +156,94 @@ int BPF_PROG(tb_sf_sock_crt, int family, int type, int protocol, int kern, int r
 
 /* setsockopt. */
 SEC("lsm/socket_setsockopt")
-int BPF_PROG(tb_sf_sock_sopt, struct socket *sock, int level, int optname, int ret)
+long BPF_PROG(tb_sf_sock_sopt, struct socket *sock, int level, int optname, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* getsockopt. */
 SEC("lsm/socket_getsockopt")
-int BPF_PROG(tb_sf_sock_gopt, struct socket *sock, int level, int optname, int ret)
+long BPF_PROG(tb_sf_sock_gopt, struct socket *sock, int level, int optname, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* execve, execveat (after the binary is opened, before it replaces the
  * task: the call fails and the old image keeps running). */
 SEC("lsm/bprm_check_security")
-int BPF_PROG(tb_sf_bprm, struct linux_binprm *bprm, int ret)
+long BPF_PROG(tb_sf_bprm, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* clone, clone3, fork, vfork; also kernel threads created on the task's
  * behalf (io_uring workers) and pthread_create. */
 SEC("lsm/task_alloc")
-int BPF_PROG(tb_sf_task_alc, struct task_struct *task, u64 clone_flags, int ret)
+long BPF_PROG(tb_sf_task_alc, struct task_struct *task, u64 clone_flags, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* mkdir, mkdirat. */
 SEC("lsm/inode_mkdir")
-int BPF_PROG(tb_sf_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+long BPF_PROG(tb_sf_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* unlink, unlinkat without AT_REMOVEDIR (rmdir goes to inode_rmdir). */
 SEC("lsm/inode_unlink")
-int BPF_PROG(tb_sf_unlink, struct inode *dir, struct dentry *dentry, int ret)
+long BPF_PROG(tb_sf_unlink, struct inode *dir, struct dentry *dentry, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* rename, renameat, renameat2. */
 SEC("lsm/inode_rename")
-int BPF_PROG(tb_sf_rename, struct inode *old_dir, struct dentry *old_dentry,
+long BPF_PROG(tb_sf_rename, struct inode *old_dir, struct dentry *old_dentry,
 	     struct inode *new_dir, struct dentry *new_dentry, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* truncate (CONFIG_SECURITY_PATH); also open with O_TRUNC. */
 SEC("lsm/path_truncate")
-int BPF_PROG(tb_sf_ptrunc, const struct path *path, int ret)
+long BPF_PROG(tb_sf_ptrunc, const struct path *path, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* ftruncate (kernel >= 6.2). */
 SEC("lsm/file_truncate")
-int BPF_PROG(tb_sf_ftrunc, struct file *file, int ret)
+long BPF_PROG(tb_sf_ftrunc, struct file *file, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }
 
 /* mmap, file-backed and anonymous alike; also shmat and remap paths. */
 SEC("lsm/mmap_file")
-int BPF_PROG(tb_sf_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+long BPF_PROG(tb_sf_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags, int ret)
 {
 	if (ret)
-		return ret;
+		return tb_sf_lsm_clamp((long)ret);
 	return tb_sf_lsm_verdict(NULL);
 }

@@ -156,6 +156,7 @@ func TestDropProbability(t *testing.T) {
 	a := attach(t, p.A, Config{Action: ActionDrop, Direction: Egress, ProbabilityBasisPoints: 3000, Protocol: ProtocolUDP})
 
 	const total = 100000
+	before := testutil.NetStats(t, p.B)
 	rx := listenUDP(t, p.B, p.B4)
 	rx.SetReadBuffer(8 << 20)
 	tx := dialUDP(t, p.A, rx, p.B4)
@@ -186,17 +187,24 @@ func TestDropProbability(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("sent %d, received %d, counters %+v", total, got, c)
+	// Datagrams the receiver's stack got but could not queue (a slow guest
+	// under emulation) are lost after Temblor, not by it: count them apart.
+	after := testutil.NetStats(t, p.B)
+	overflow := int(after["UdpRcvbufErrors"] - before["UdpRcvbufErrors"])
+	t.Logf("sent %d, received %d, receive-buffer overflows %d, counters %+v", total, got, overflow, c)
 	if c.Matched != total {
 		t.Errorf("matched %d, want %d", c.Matched, total)
 	}
+	if got+overflow+int(c.Dropped) != total {
+		t.Errorf("received %d + overflowed %d + dropped %d != sent %d", got, overflow, c.Dropped, total)
+	}
 	frac := float64(c.Dropped) / float64(c.Matched)
-	appFrac := 1 - float64(got)/total
-	t.Logf("dropped fraction: counters %.4f, application %.4f", frac, appFrac)
+	appFrac := 1 - float64(got+overflow)/total
+	t.Logf("dropped fraction: counters %.4f, seen by the receiving stack %.4f", frac, appFrac)
 	if frac < 0.29 || frac > 0.31 {
 		t.Errorf("counter drop fraction %.4f, want 0.30±0.01", frac)
 	}
 	if appFrac < 0.29 || appFrac > 0.31 {
-		t.Errorf("application loss %.4f, want 0.30±0.01", appFrac)
+		t.Errorf("loss seen by the receiving stack %.4f, want 0.30±0.01", appFrac)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // probeSyscall is the entry point the probes attach to for an instant: one
 // every process calls and no fault would target.
-const probeSyscall = "getppid"
+const probeSyscall = "getpgid"
 
 // entryVariant picks the kprobe or fmod_ret program for s: the one reading
 // the path argument when a path prefix applies, else the plain one.

@@ -145,8 +145,8 @@ func helperSyscalls(mode string, count int) (helperResult, error) {
 		case "write":
 			_, err := unix.Write(wfd, []byte("x"))
 			tally(err)
-		case "mkdir":
-			err := unix.Mkdir(path, 0o700)
+		case "mkdirat":
+			err := unix.Mkdirat(unix.AT_FDCWD, path, 0o700)
 			if err == nil {
 				unix.Rmdir(path)
 			}
@@ -266,6 +266,17 @@ func helperCommand(mode string, o helperOpts) (*exec.Cmd, *os.File, error) {
 	args := append(append([]string{}, o.wrap...), os.Args[0], "-test.run=^$")
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode, fmt.Sprintf("TB_COUNT=%d", o.count))
+	// No asynchronous preemption in the helper: the runtime's SIGURG can hit
+	// the thread while a call blocks (a TCP connect waiting for the
+	// handshake, slow under TCG), and the kernel then restarts the call
+	// (SA_RESTART). The restart passes the LSM hook (security_socket_connect)
+	// again, so one connect(2) would be matched twice and the counters of
+	// TestProbability would be off by one (Matched 2001 for 2000 calls).
+	godebug := "asyncpreemptoff=1"
+	if v := os.Getenv("GODEBUG"); v != "" {
+		godebug = v + "," + godebug
+	}
+	cmd.Env = append(cmd.Env, "GODEBUG="+godebug)
 	cmd.Env = append(cmd.Env, o.env...)
 	cmd.Stderr = os.Stderr
 	result, err := os.CreateTemp("", "temblor-helper-")

@@ -136,7 +136,9 @@ func (s *sharedMaps) Close() error {
 // Counters are the totals of one attachment, over all CPUs and backends.
 type Counters struct {
 	// Matched counts calls by target tasks that reached a fault program and
-	// passed its filters, failed or not.
+	// passed its filters, failed or not. A call that a signal interrupts and
+	// the kernel restarts (SA_RESTART) reaches an LSM hook again and counts
+	// once per attempt; a failed attempt is not restarted.
 	Matched uint64
 	// Failed counts the calls that were made to fail.
 	Failed uint64

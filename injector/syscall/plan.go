@@ -13,6 +13,26 @@ import (
 // cannot be failed by any backend on this kernel.
 var ErrUnsupported = errors.New("syscall fault not supported")
 
+// errAmbiguousEntry is wrapped by a backend's rejection when the kernel's
+// BTF has more than one function named after the syscall's entry point, so
+// that an fmod_ret program cannot name its target: a limit of that syscall on
+// that kernel, not of the backend (the other syscalls stay eligible).
+var errAmbiguousEntry = errors.New("ambiguous syscall entry point in kernel BTF")
+
+// rejections are the reasons of every backend passed over for one syscall,
+// joined with "; " and unwrappable one by one.
+type rejections []error
+
+func (r rejections) Error() string {
+	parts := make([]string, len(r))
+	for i, err := range r {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (r rejections) Unwrap() []error { return r }
+
 // Choice is the backend chosen for one syscall, or why there is none.
 type Choice struct {
 	// Syscall is the syscall's name.
@@ -26,7 +46,8 @@ type Choice struct {
 	Note string
 	// Rejected explains each better-ranked backend that was passed over.
 	Rejected []string
-	// Err says why no backend can serve the syscall; nil when one can.
+	// Err says why no backend can serve the syscall; nil when one can. It
+	// wraps ErrUnsupported and each backend's rejection.
 	Err error
 }
 
@@ -57,17 +78,25 @@ func Plan(ctx context.Context, cfg Config) ([]Choice, error) {
 	for _, name := range cfg.Syscalls {
 		s := syscallTable[name]
 		c := Choice{Syscall: name}
+		var rejected rejections
 		for _, b := range candidates {
 			hook, note, err := eligible(b, s, cfg, caps)
 			if err != nil {
-				c.Rejected = append(c.Rejected, fmt.Sprintf("%s: %v", b, err))
+				err = fmt.Errorf("%s: %w", b, err)
+				rejected = append(rejected, err)
+				c.Rejected = append(c.Rejected, err.Error())
+				if caps.Backends[b].State != StateUnsupported {
+					// The kernel runs b, only not for this syscall: say so
+					// rather than fall back without a word.
+					log.Info("Backend cannot serve this syscall, trying the next", "syscall", name, "backend", b, "reason", err.Error())
+				}
 				continue
 			}
 			c.Backend, c.Hook, c.Note = b, hook, note
 			break
 		}
 		if c.Backend == Auto {
-			c.Err = fmt.Errorf("%w: %s: %s", ErrUnsupported, name, strings.Join(c.Rejected, "; "))
+			c.Err = fmt.Errorf("%w: %s: %w", ErrUnsupported, name, rejected)
 			errs = append(errs, c.Err)
 		}
 		log.V(1).Info("Planned syscall fault", "choice", c.String(), "rejected", c.Rejected)
@@ -93,8 +122,14 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 			return "", "", fmt.Errorf("path prefix needs a path argument, and %s takes a file descriptor", s.Name)
 		}
 		fn := prefix + s.Name
-		if ok, _ := kernelFuncExists(fn); !ok {
+		n, err := kernelFuncCount(fn)
+		if err == nil && n == 0 {
 			return "", "", fmt.Errorf("entry point %s not in this kernel", fn)
+		}
+		if b == FmodRet && n > 1 {
+			// fmod_ret names its target by BTF id; a kprobe attaches by
+			// symbol and is not affected.
+			return "", "", fmt.Errorf("%w: kernel BTF has %d functions named %s (a COND_SYSCALL weak stub beside the syscall, as pahole 1.24 emits them), so an fmod_ret program cannot name its target", errAmbiguousEntry, n, fn)
 		}
 		return fn, "", nil
 	case LSM:

@@ -139,23 +139,55 @@ func syscallEntryPrefix() string {
 	return ""
 }
 
+// kernelBTF is the running kernel's BTF, loaded once (parsing vmlinux BTF
+// takes a while), and how many FUNC entries of each name looked up so far it
+// holds. btf.Spec is not safe for concurrent use: mu guards spec and funcs.
+var kernelBTF struct {
+	once  sync.Once
+	err   error
+	mu    sync.Mutex
+	spec  *btf.Spec
+	funcs map[string]int
+}
+
+// kernelFuncCount returns how many BTF FUNC entries named fn the kernel's
+// BTF (vmlinux) has, cached per name. Without kernel BTF it returns the error.
+func kernelFuncCount(fn string) (int, error) {
+	kernelBTF.once.Do(func() {
+		kernelBTF.spec, kernelBTF.err = btf.LoadKernelSpec()
+		kernelBTF.funcs = map[string]int{}
+	})
+	if kernelBTF.err != nil {
+		return 0, fmt.Errorf("load kernel BTF: %w", kernelBTF.err)
+	}
+	kernelBTF.mu.Lock()
+	defer kernelBTF.mu.Unlock()
+	if n, ok := kernelBTF.funcs[fn]; ok {
+		return n, nil
+	}
+	types, err := kernelBTF.spec.AnyTypesByName(fn)
+	if err != nil && !errors.Is(err, btf.ErrNotFound) {
+		return 0, fmt.Errorf("look up %s in kernel BTF: %w", fn, err)
+	}
+	n := 0
+	for _, t := range types {
+		if _, ok := t.(*btf.Func); ok {
+			n++
+		}
+	}
+	kernelBTF.funcs[fn] = n
+	return n, nil
+}
+
 // kernelFuncExists reports whether the kernel's BTF has a function named fn.
 // Without kernel BTF it answers true with the error, leaving the decision to
 // the attach.
 func kernelFuncExists(fn string) (bool, error) {
-	spec, err := btf.LoadKernelSpec()
+	n, err := kernelFuncCount(fn)
 	if err != nil {
-		return true, fmt.Errorf("load kernel BTF: %w", err)
+		return true, err
 	}
-	var f *btf.Func
-	err = spec.TypeByName(fn, &f)
-	if errors.Is(err, btf.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return true, fmt.Errorf("look up %s in kernel BTF: %w", fn, err)
-	}
-	return true, nil
+	return n > 0, nil
 }
 
 // bpfLSMActive reports whether "bpf" is among the active LSMs: BPF LSM
