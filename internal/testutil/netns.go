@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/vishvananda/netns"
 )
 
 // VethPair is two fresh network namespaces joined by a veth pair, each end
@@ -49,8 +51,9 @@ func NewVethPair(tb testing.TB) *VethPair {
 	}
 	p.A, p.B = "/run/netns/"+p.NameA, "/run/netns/"+p.NameB
 	tb.Cleanup(func() {
-		exec.Command("ip", "netns", "del", p.NameA).Run()
-		exec.Command("ip", "netns", "del", p.NameB).Run()
+		// Removing the bind mounts frees the namespaces and the veth pair.
+		_ = netns.DeleteNamed(p.NameA)
+		_ = netns.DeleteNamed(p.NameB)
 	})
 	Run(tb, "ip", "netns", "add", p.NameA)
 	Run(tb, "ip", "netns", "add", p.NameB)
