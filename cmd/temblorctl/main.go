@@ -15,18 +15,9 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/temblor-dev/temblor/cmd/temblorctl/app"
 )
 
-func main() {
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	os.Exit(app.Main(context.Background(), "temblorctl", os.Args[1:], app.IO{
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs,
-	}))
-}
+func main() { os.Exit(app.RunProcess("temblorctl")) }

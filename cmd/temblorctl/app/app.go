@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"golang.org/x/term"
 
@@ -143,4 +145,15 @@ func (f *fileList) Set(v string) error {
 	}
 	*f = append(*f, v)
 	return nil
+}
+
+// RunProcess runs the command line of this process under the name name
+// (how usage messages call it), wired to the standard streams, with SIGINT
+// and SIGTERM delivered to the running command; it returns the exit status.
+func RunProcess(name string) int {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	return Main(context.Background(), name, os.Args[1:], IO{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Signals: sigs,
+	})
 }
