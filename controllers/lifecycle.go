@@ -54,8 +54,8 @@ func (r *FaultReconciler) start(ctx context.Context, fault *chaosv1.Fault) (ctrl
 		return ctrl.Result{}, nil
 	}
 
-	now := metav1.NewTime(r.Clock.Now())
-	expiry := metav1.NewTime(now.Add(fault.Spec.Duration.Duration))
+	now := metav1.NewMicroTime(r.Clock.Now())
+	expiry := metav1.NewMicroTime(now.Add(fault.Spec.Duration.Duration))
 	fault.Status.StartTime, fault.Status.ExpiryTime = &now, &expiry
 	fault.Status.Phase = chaosv1.FaultRunning
 	r.setCondition(fault, chaosv1.ConditionTargetsSelected, metav1.ConditionTrue, chaosv1.ReasonTargetsResolved, msg)

@@ -219,13 +219,16 @@ type FaultStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// startTime is when the targets were fixed and injection began.
+	// startTime is when the targets were fixed and injection began, with
+	// microsecond precision.
 	// +optional
-	StartTime *metav1.Time `json:"startTime,omitempty"`
+	StartTime *metav1.MicroTime `json:"startTime,omitempty"`
 
-	// expiryTime is when the fault ends: startTime plus duration.
+	// expiryTime is when the fault ends: startTime plus duration, with
+	// microsecond precision (a 1s Fault must not lose up to a second to
+	// rounding).
 	// +optional
-	ExpiryTime *metav1.Time `json:"expiryTime,omitempty"`
+	ExpiryTime *metav1.MicroTime `json:"expiryTime,omitempty"`
 
 	// timeLeft is the time until expiry, refreshed while running.
 	// +optional

@@ -52,9 +52,10 @@ type FaultInjectionSpec struct {
 	Targets []InjectionTarget `json:"targets"`
 
 	// deadline is the absolute time at which the agent removes the fault,
-	// whether or not it can still reach the API server.
+	// whether or not it can still reach the API server, with microsecond
+	// precision. It is never later than the owning Fault's expiryTime.
 	// +required
-	Deadline metav1.Time `json:"deadline"`
+	Deadline metav1.MicroTime `json:"deadline"`
 
 	// The action, exactly one of network and syscall.
 	FaultAction `json:",inline"`

@@ -110,7 +110,7 @@ func newInjection(name, node string, deadline time.Time, act chaosv1.FaultAction
 		},
 		Spec: chaosv1.FaultInjectionSpec{
 			FaultName: name, NodeName: node, Targets: targets,
-			Deadline: metav1.NewTime(deadline), FaultAction: act,
+			Deadline: metav1.NewMicroTime(deadline), FaultAction: act,
 		},
 	}
 }
