@@ -36,14 +36,21 @@ for k in $want; do
     *) log "unknown kernel $k"; exit 2 ;;
   esac
 done
+# Each step's output is captured in a variable (not a process substitution),
+# so that set -e stops the run when a kernel cannot be prepared.
 if ((${#series[@]})); then
+  fetched="$(hack/kernels/fetch-debian.sh "${series[@]}")"
   while read -r name dir; do
-    args+=(-kernel "$name=$dir")
-  done < <(hack/kernels/fetch-debian.sh "${series[@]}")
+    [[ -n $name ]] && args+=(-kernel "$name=$dir")
+  done <<<"$fetched"
 fi
 if [[ " $want " == *" custom "* ]]; then
-  name="$(hack/kernels/build-custom.sh | tail -1)"
+  built="$(hack/kernels/build-custom.sh)"
+  name="$(tail -1 <<<"$built")"
+  [[ -n $name ]] || { log "build-custom.sh printed no kernel"; exit 1; }
   args+=(-kernel "custom=$cache/$name")
 fi
+# The runner fails unless every kernel named here booted and ran every package.
+args+=(-want "$(tr ' ' ',' <<<"$want")")
 log "kernels ready in $((SECONDS - start))s"
 exec go run ./test/kernelmatrix "${args[@]}" "$@"

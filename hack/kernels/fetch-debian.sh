@@ -17,6 +17,20 @@ cache="${TEMBLOR_KERNEL_CACHE:-$HOME/.cache/temblor/kernels}"
 modules=(veth sch_ingress cls_bpf sch_fq sch_netem cls_u32 xfrm_user nfnetlink)
 log() { echo "fetch-debian: $*" >&2; }
 mkdir -p "$cache"
+
+# Tools this script calls that a fresh Debian machine may lack: depmod (kmod)
+# writes the modules.dep the package does not ship; xz/zstd unpack modules.
+missing=()
+command -v depmod >/dev/null || missing+=(kmod)
+command -v xz >/dev/null || missing+=(xz-utils)
+command -v zstd >/dev/null || missing+=(zstd)
+command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || { log "needs apt-get and dpkg-deb (Debian)"; exit 1; }
+if ((${#missing[@]})); then
+  [[ $(id -u) -eq 0 ]] || { log "install ${missing[*]} first"; exit 1; }
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+    { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; }
+fi
 tmps=()
 trap 'rm -rf "${tmps[@]}"' EXIT
 
@@ -58,7 +72,10 @@ fetch() {
   for moddir in "$root"/lib/modules/* "$root"/usr/lib/modules/*; do [[ -d $moddir ]] && break; done
   mkdir -p "$stage/modules"
   # The package ships no modules.dep (the postinst's depmod writes it).
-  [[ -s $moddir/modules.dep ]] || depmod -b "$root" "$(basename "$moddir")"
+  if [[ ! -s $moddir/modules.dep ]]; then
+    depmod -b "$root" "$(basename "$moddir")" || { log "$kver: depmod failed"; return 1; }
+    [[ -s $moddir/modules.dep ]] || { log "$kver: depmod wrote no modules.dep"; return 1; }
+  fi
   cp "$root"/boot/vmlinuz-* "$stage/vmlinuz"
   cp "$root"/boot/config-* "$stage/config"
   echo "$kver" >"$stage/VERSION"
@@ -103,4 +120,6 @@ fetch() {
 
 series=("$@")
 ((${#series[@]})) || series=(6.1 6.12)
-for s in "${series[@]}"; do fetch "$s"; done
+# Every series asked for must be fetched: a kernel that drops out here would
+# silently shrink the matrix.
+for s in "${series[@]}"; do fetch "$s" || { log "kernel $s could not be prepared"; exit 1; }; done

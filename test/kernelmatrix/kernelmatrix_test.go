@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/temblor-dev/temblor/internal/testutil"
 )
 
 func TestRequiredBackends(t *testing.T) {
@@ -29,11 +31,12 @@ func TestRequiredBackends(t *testing.T) {
 	}
 }
 
-// TestCPIO checks the archive with the system cpio, when there is one.
+// TestCPIO checks the archive with the system cpio (hack/install-deps.sh
+// installs it; in CI its absence is a failure, not a skip).
 func TestCPIO(t *testing.T) {
 	cpio, err := exec.LookPath("cpio")
 	if err != nil {
-		t.Skip("no cpio")
+		testutil.Skip(t, "no cpio binary to check the archive with (apt-get install cpio)")
 	}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "payload")

@@ -57,6 +57,7 @@ var (
 	pkgs        listFlag
 	guestTools  listFlag
 	requireOver listFlag
+	wantKernels listFlag
 	flagRun     = flag.String("run", "", "passed to the test binaries as -test.run")
 	flagTimeout = flag.Duration("timeout", 10*time.Minute, "per VM; a hung guest is killed")
 	flagJobs    = flag.Int("j", runtime.NumCPU(), "VMs run at once (each uses one host CPU under TCG)")
@@ -72,6 +73,7 @@ func init() {
 	flag.Var(&kernels, "kernel", "NAME=DIR of a kernel to boot (repeatable)")
 	flag.Var(&pkgs, "pkg", "package to test (repeatable, comma-separated); default ./injector/syscall,./bpf,./injector/network")
 	flag.Var(&requireOver, "require", "NAME=backend+backend overrides the must-support table for kernel NAME (repeatable; NAME= requires none)")
+	flag.Var(&wantKernels, "want", "kernels that must all boot and run every package (comma-separated); the run fails if any is missing. Default: every -kernel given")
 	flag.Var(&guestTools, "guest-tool", "host program copied into the guest with its shared libraries, for tests that exec it (default ip,tc)")
 }
 
@@ -263,7 +265,13 @@ func run(ctx context.Context) (bool, error) {
 	}
 	wg.Wait()
 
-	ok := report(os.Stdout, runs, time.Since(total))
+	want := wantKernels
+	if len(want) == 0 {
+		for _, k := range kernels {
+			want = append(want, k.Name)
+		}
+	}
+	ok := report(os.Stdout, runs, time.Since(total), coverageProblems(runs, want, shortPkgs(pkgs)))
 	fmt.Printf("logs: %s\n", filepath.Join(work, "logs"))
 	return ok, ctx.Err()
 }
@@ -445,8 +453,8 @@ func printRunLine(r *pkgRun) {
 }
 
 // report prints the matrix and returns whether everything passed.
-func report(w io.Writer, runs []*pkgRun, total time.Duration) bool {
-	ok := true
+func report(w io.Writer, runs []*pkgRun, total time.Duration, coverage []string) bool {
+	ok := len(coverage) == 0
 	var kernelNames []string
 	perKernel := map[string]time.Duration{}
 	for _, r := range runs {
@@ -487,7 +495,7 @@ func report(w io.Writer, runs []*pkgRun, total time.Duration) bool {
 	}
 	fmt.Fprintf(w, "  %-40s %6.1fs (wall, including compile and initramfs)\n", "total", total.Seconds())
 
-	var problems []string
+	problems := append([]string(nil), coverage...)
 	for _, r := range runs {
 		for _, p := range groupProblems(r.Problems) {
 			problems = append(problems, fmt.Sprintf("  %s %s: %s", r.Kernel, r.Pkg, p))
