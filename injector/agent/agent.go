@@ -24,9 +24,8 @@ import (
 	sysfault "github.com/temblor-dev/temblor/injector/syscall"
 )
 
-// +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultinjections,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultinjections/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultinjections/finalizers,verbs=update
+// +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultinjections,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultinjections/status,verbs=patch
 
 // Agent reconciles the FaultInjections of one node.
 type Agent struct {
