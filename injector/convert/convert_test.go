@@ -82,7 +82,7 @@ func TestNetwork(t *testing.T) {
 
 func TestSyscall(t *testing.T) {
 	cfg, err := Syscall(&chaosv1.SyscallAction{
-		Syscalls: []chaosv1.SyscallName{"connect", "openat"}, Errno: "ECONNREFUSED", Probability: "30.5", PathPrefix: "/data/",
+		Syscalls: []chaosv1.SyscallName{"read", "openat"}, Errno: "ECONNREFUSED", Probability: "30.5", PathPrefix: "/data/",
 	}, sysfault.Cgroup)
 	if err != nil {
 		t.Fatal(err)

@@ -77,6 +77,14 @@ func Network(a *chaosv1.NetworkAction) (network.Config, error) {
 		}
 		cfg.Corrupt = cc
 	}
+	errs = append(errs, networkRules(a)...)
+	if len(errs) == 0 {
+		// What the CRD lets through must also be a configuration the
+		// injector can load; refuse here, with the reason, if not.
+		if err := cfg.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return network.Config{}, fmt.Errorf("convert network action: %w", err)
 	}

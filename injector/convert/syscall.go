@@ -30,6 +30,7 @@ func Syscall(a *chaosv1.SyscallAction, backend sysfault.Backend) (sysfault.Confi
 		errs = append(errs, err)
 	}
 	cfg.ProbabilityBasisPoints = bp
+	errs = append(errs, syscallRules(a)...)
 	if err := errors.Join(errs...); err != nil {
 		return sysfault.Config{}, fmt.Errorf("convert syscall action: %w", err)
 	}

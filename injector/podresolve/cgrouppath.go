@@ -2,6 +2,7 @@ package podresolve
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -26,11 +27,20 @@ type CgroupRef struct {
 var (
 	// systemd driver: kubepods-besteffort-pod<uid_with_underscores>.slice,
 	// kubepods-burstable-pod….slice, kubepods-pod….slice (guaranteed).
-	systemdPod = regexp.MustCompile(`^(?:[a-z0-9_]+-)?kubepods(?:-[a-z]+)?-pod([0-9a-fA-F_]{32,36})\.slice$`)
+	// A UID is a UUID (8-4-4-4-12 hex digits) or, for static pods, 32 hex
+	// digits; nothing else is taken for one.
+	systemdPod = regexp.MustCompile(`^(?:[a-z0-9_]+-)?kubepods(?:-[a-z]+)?-pod(` + uidPattern("_") + `)\.slice$`)
 	// cgroupfs driver: pod<uid> below kubepods/ or kubepods/<qos>/.
-	cgroupfsPod = regexp.MustCompile(`^pod([0-9a-fA-F-]{32,36})$`)
+	cgroupfsPod = regexp.MustCompile(`^pod(` + uidPattern("-") + `)$`)
 	hexID       = regexp.MustCompile(`^[0-9a-fA-F]{12,128}$`)
 )
+
+// uidPattern matches a pod UID whose groups are separated by sep, or the 32
+// hex digits of a static pod's UID.
+func uidPattern(sep string) string {
+	h := func(n int) string { return "[0-9a-fA-F]{" + strconv.Itoa(n) + "}" }
+	return h(8) + sep + h(4) + sep + h(4) + sep + h(4) + sep + h(12) + "|" + h(32)
+}
 
 // containerPrefixes are the runtimes' prefixes of container cgroup names.
 var containerPrefixes = []string{"cri-containerd-", "crio-", "docker-", "containerd-", "libpod-"}

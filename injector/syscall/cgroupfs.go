@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,12 +21,21 @@ func CgroupV2Root() (string, error) {
 		return "", fmt.Errorf("find cgroup v2 mount: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return cgroup2MountPoint(f)
+}
+
+// cgroup2MountPoint returns the mount point of the first cgroup2 filesystem
+// in a mountinfo file (proc(5)).
+func cgroup2MountPoint(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - cgroup2 cgroup2 rw
-		fields := strings.Fields(sc.Text())
+		// Fields are separated by single spaces; the kernel escapes spaces,
+		// tabs, newlines and backslashes in paths, but not other white
+		// space (\r, \v, U+00A0, ...), which strings.Fields would split at.
+		fields := strings.Split(sc.Text(), " ")
 		for i, field := range fields {
-			if field == "-" && i+1 < len(fields) && i >= 5 {
+			if field == "-" && i+1 < len(fields) && i >= 6 {
 				if fields[i+1] == "cgroup2" {
 					return unescapeMountPath(fields[4]), nil
 				}
