@@ -4,14 +4,22 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
 )
 
+// MinDuration and MaxDuration bound spec.duration, as the CRD does.
+const (
+	MinDuration = time.Second
+	MaxDuration = 24 * time.Hour
+)
+
 // ParseFault reads one Fault manifest strictly: unknown fields are errors.
-// It checks what local mode needs (exactly one action, a duration) but not
+// It checks what local mode needs (exactly one action, a duration from 1s
+// to 24h) but not
 // the CRD's full validation, which only an API server applies.
 func ParseFault(data []byte) (*chaosv1.Fault, error) {
 	if docs := SplitDocuments(data); len(docs) > 1 {
@@ -27,8 +35,8 @@ func ParseFault(data []byte) (*chaosv1.Fault, error) {
 	if (f.Spec.Network == nil) == (f.Spec.Syscall == nil) {
 		return nil, fmt.Errorf("parse fault %s: exactly one action must be set: network or syscall", f.Name)
 	}
-	if f.Spec.Duration.Duration <= 0 {
-		return nil, fmt.Errorf("parse fault %s: spec.duration must be positive", f.Name)
+	if d := f.Spec.Duration.Duration; d < MinDuration || d > MaxDuration {
+		return nil, fmt.Errorf("parse fault %s: spec.duration %v: duration must be between 1s and 24h", f.Name, d)
 	}
 	applyDefaults(f)
 	return f, nil
@@ -75,8 +83,10 @@ func HasSelector(f *chaosv1.Fault) bool {
 	return len(s.MatchLabels) > 0 || len(s.MatchExpressions) > 0 || len(s.PodNames) > 0 || len(s.ContainerNames) > 0
 }
 
-// SplitDocuments splits a YAML stream at its "---" separator lines and drops
-// documents that hold only blank lines and comments.
+// SplitDocuments splits a YAML stream at its "---" separator lines and its
+// "..." document end markers, and drops documents that hold only blank lines
+// and comments. (A YAML parser reads only the first document of a stream, so
+// a second one after "..." would be ignored without a word.)
 func SplitDocuments(data []byte) [][]byte {
 	var docs [][]byte
 	var cur [][]byte
@@ -88,7 +98,7 @@ func SplitDocuments(data []byte) [][]byte {
 		cur = nil
 	}
 	for _, line := range bytes.Split(data, []byte("\n")) {
-		if t := bytes.TrimRight(line, " \t\r"); bytes.Equal(t, []byte("---")) || bytes.HasPrefix(t, []byte("--- ")) {
+		if t := bytes.TrimRight(line, " \t\r"); bytes.Equal(t, []byte("---")) || bytes.HasPrefix(t, []byte("--- ")) || bytes.Equal(t, []byte("...")) || bytes.HasPrefix(t, []byte("... ")) {
 			flush()
 			continue
 		}

@@ -31,12 +31,15 @@ spec:
 	}
 
 	for name, bad := range map[string]string{
-		"unknown field": "spec: {duration: 1s, syscall: {syscalls: [connect], errno: EIO, propability: '5'}}",
-		"two actions":   "spec: {duration: 1s, network: {type: Drop}, syscall: {syscalls: [connect], errno: EIO}}",
-		"no action":     "spec: {duration: 1s}",
-		"no duration":   "spec: {network: {type: Drop}}",
-		"wrong kind":    "kind: Pod\nspec: {duration: 1s, network: {type: Drop}}",
-		"two documents": "spec: {duration: 1s, network: {type: Drop}}\n---\nspec: {duration: 1s, network: {type: Drop}}",
+		"unknown field":                        "spec: {duration: 1s, syscall: {syscalls: [connect], errno: EIO, propability: '5'}}",
+		"two actions":                          "spec: {duration: 1s, network: {type: Drop}, syscall: {syscalls: [connect], errno: EIO}}",
+		"no action":                            "spec: {duration: 1s}",
+		"no duration":                          "spec: {network: {type: Drop}}",
+		"wrong kind":                           "kind: Pod\nspec: {duration: 1s, network: {type: Drop}}",
+		"two documents":                        "spec: {duration: 1s, network: {type: Drop}}\n---\nspec: {duration: 1s, network: {type: Drop}}",
+		"two documents split by an end marker": "spec: {duration: 1s, network: {type: Drop}}\n...\nspec: {duration: 1s, syscall: {syscalls: [read], errno: EIO}}",
+		"duration above 24h":                   "spec: {duration: 25h, network: {type: Drop}}",
+		"duration below 1s":                    "spec: {duration: 500ms, network: {type: Drop}}",
 	} {
 		if _, err := ParseFault([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
