@@ -37,7 +37,7 @@ func containerFault(ns, name, app string, containers ...string) *chaosv1.Fault {
 	return &chaosv1.Fault{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: chaosv1.FaultSpec{
-			Selector: chaosv1.PodSelector{MatchLabels: map[string]string{"app": app}, ContainerNames: containers},
+			Selector: chaosv1.PodSelector{MatchLabels: map[string]chaosv1.SelectorValue{"app": chaosv1.SelectorValue(app)}, ContainerNames: containers},
 			Duration: metav1.Duration{Duration: time.Minute},
 			FaultAction: chaosv1.FaultAction{Syscall: &chaosv1.SyscallAction{
 				Syscalls: []chaosv1.SyscallName{"openat"}, Errno: "EIO",

@@ -32,6 +32,11 @@ func (r *FaultReconciler) start(ctx context.Context, fault *chaosv1.Fault) (ctrl
 		return ctrl.Result{}, nil
 	}
 	candidates, err := r.candidatePods(ctx, fault)
+	var selErr *selectorError
+	if errors.As(err, &selErr) {
+		r.fail(fault, chaosv1.ConditionTargetsSelected, chaosv1.ReasonInvalidSpec, selErr.Error())
+		return ctrl.Result{}, reconcile.TerminalError(selErr)
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -47,6 +52,12 @@ func (r *FaultReconciler) start(ctx context.Context, fault *chaosv1.Fault) (ctrl
 		return ctrl.Result{}, nil
 	}
 	chosen := r.choose(&fault.Spec, eligible)
+	if limit := r.maxTargets(); len(chosen) > limit {
+		msg := fmt.Sprintf("the selection hits %d pods but a Fault may hit at most %d: narrow the selector or use mode Fixed or Percent",
+			len(chosen), limit)
+		r.fail(fault, chaosv1.ConditionTargetsSelected, chaosv1.ReasonTooManyTargets, msg)
+		return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
+	}
 
 	fault.Status.Targets = make([]chaosv1.Target, 0, len(chosen))
 	for i := range chosen {
@@ -136,6 +147,14 @@ func (r *FaultReconciler) expire(ctx context.Context, fault *chaosv1.Fault) (ctr
 	r.Recorder.Eventf(fault, nil, corev1.EventTypeNormal, chaosv1.ReasonExpired, "Expire", "Fault expired; teardown confirmed on every node")
 	log.FromContext(ctx).Info("Expired fault")
 	return ctrl.Result{}, nil
+}
+
+// maxTargets is the most pods one Fault may hit.
+func (r *FaultReconciler) maxTargets() int {
+	if r.MaxTargets <= 0 || r.MaxTargets > chaosv1.MaxTargets {
+		return chaosv1.MaxTargets
+	}
+	return r.MaxTargets
 }
 
 // unscopedTarget names a target that would hit a whole pod although the

@@ -44,12 +44,9 @@ func (l *lockedRand) Perm(n int) []int {
 // reads the manager's cache, never the API server.
 func (r *FaultReconciler) candidatePods(ctx context.Context, fault *chaosv1.Fault) ([]corev1.Pod, error) {
 	sel := fault.Spec.Selector
-	labelSel, err := metav1.LabelSelectorAsSelector(&metav1.LabelSelector{
-		MatchLabels:      sel.MatchLabels,
-		MatchExpressions: sel.MatchExpressions,
-	})
+	labelSel, err := metav1.LabelSelectorAsSelector(sel.LabelSelector())
 	if err != nil {
-		return nil, fmt.Errorf("selector: %w", err)
+		return nil, &selectorError{err: err}
 	}
 	var pods corev1.PodList
 	if err := r.Client.List(ctx, &pods, client.InNamespace(fault.Namespace), client.MatchingLabelsSelector{Selector: labelSel}); err != nil {
@@ -69,6 +66,13 @@ func (r *FaultReconciler) candidatePods(ctx context.Context, fault *chaosv1.Faul
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
+
+// selectorError is a selector the CRD accepted but client-go cannot parse:
+// retrying cannot fix it.
+type selectorError struct{ err error }
+
+func (e *selectorError) Error() string { return "invalid selector: " + e.err.Error() }
+func (e *selectorError) Unwrap() error { return e.err }
 
 // SelectCount is how many of n candidate pods a Fault's mode hits.
 func SelectCount(spec *chaosv1.FaultSpec, n int) int {

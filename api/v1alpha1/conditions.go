@@ -29,6 +29,9 @@ const (
 	ReasonContainersNotFound = "ContainersNotFound"
 	// ReasonProtectedNamespace: the Fault lives in a protected namespace.
 	ReasonProtectedNamespace = "ProtectedNamespace"
+	// ReasonTooManyTargets: the selection exceeds the most pods one Fault
+	// may hit (MaxTargets).
+	ReasonTooManyTargets = "TooManyTargets"
 	// ReasonInvalidSpec: the spec passed the CRD but cannot be carried out.
 	ReasonInvalidSpec = "InvalidSpec"
 	// ReasonDryRun: dry run, targets reported and nothing injected.
