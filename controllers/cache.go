@@ -11,7 +11,7 @@ import (
 )
 
 // TrimPod is a cache transform that keeps only what target selection reads
-// from a Pod: identity, labels, deletion, node, phase and container IDs. With
+// from a Pod: identity, labels, deletion, node, container names, phase and container IDs. With
 // it the manager's pod cache stays small on clusters with many pods.
 func TrimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
@@ -28,8 +28,20 @@ func TrimPod(obj any) (any, error) {
 		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName},
 		Status: corev1.PodStatus{Phase: pod.Status.Phase},
 	}
+	// Container names tell a container that does not exist from one that
+	// has not started (selector.containerNames refuses both, with reasons).
+	for _, c := range pod.Spec.Containers {
+		trimmed.Spec.Containers = append(trimmed.Spec.Containers, corev1.Container{Name: c.Name})
+	}
+	for _, c := range pod.Spec.InitContainers {
+		trimmed.Spec.InitContainers = append(trimmed.Spec.InitContainers, corev1.Container{Name: c.Name})
+	}
 	for _, cs := range pod.Status.ContainerStatuses {
 		trimmed.Status.ContainerStatuses = append(trimmed.Status.ContainerStatuses,
+			corev1.ContainerStatus{Name: cs.Name, ContainerID: cs.ContainerID})
+	}
+	for _, cs := range pod.Status.InitContainerStatuses {
+		trimmed.Status.InitContainerStatuses = append(trimmed.Status.InitContainerStatuses,
 			corev1.ContainerStatus{Name: cs.Name, ContainerID: cs.ContainerID})
 	}
 	return trimmed, nil

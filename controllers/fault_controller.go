@@ -44,6 +44,9 @@ type FaultReconciler struct {
 	// Rand chooses targets in modes One, Fixed and Percent; nil means a
 	// time-seeded source.
 	Rand Rand
+	// MaxTargets is the most pods one Fault may hit; 0 means
+	// chaosv1.MaxTargets, which is also the most status.targets holds.
+	MaxTargets int
 	// MaxConcurrentReconciles bounds parallel reconciles.
 	MaxConcurrentReconciles int
 }

@@ -131,7 +131,7 @@ var _ = Describe("Fault reconciler", func() {
 			f := &chaosv1.Fault{
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "containers"},
 				Spec: chaosv1.FaultSpec{
-					Selector: chaosv1.PodSelector{MatchLabels: map[string]string{"app": "web"}, ContainerNames: []string{"app"}},
+					Selector: chaosv1.PodSelector{MatchLabels: map[string]chaosv1.SelectorValue{"app": "web"}, ContainerNames: []string{"app"}},
 					Mode:     chaosv1.ModeOne,
 					Duration: metav1.Duration{Duration: time.Minute},
 					FaultAction: chaosv1.FaultAction{Syscall: &chaosv1.SyscallAction{

@@ -65,7 +65,7 @@ func networkFault(ns, name, app string) *chaosv1.Fault {
 	return &chaosv1.Fault{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: chaosv1.FaultSpec{
-			Selector: chaosv1.PodSelector{MatchLabels: map[string]string{"app": app}},
+			Selector: chaosv1.PodSelector{MatchLabels: map[string]chaosv1.SelectorValue{"app": chaosv1.SelectorValue(app)}},
 			Duration: metav1.Duration{Duration: time.Hour},
 			FaultAction: chaosv1.FaultAction{Network: &chaosv1.NetworkAction{
 				Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "30",

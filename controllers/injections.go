@@ -66,9 +66,15 @@ func (r *FaultReconciler) desiredInjections(fault *chaosv1.Fault) ([]*chaosv1.Fa
 			},
 		}
 		for _, t := range byNode[node] {
+			if len(fault.Spec.Selector.ContainerNames) > 0 && len(t.ContainerIDs) == 0 {
+				continue // never widen a container-scoped fault to the whole pod
+			}
 			fi.Spec.Targets = append(fi.Spec.Targets, chaosv1.InjectionTarget{
 				PodUID: t.UID, Namespace: fault.Namespace, Name: t.Name, ContainerIDs: t.ContainerIDs,
 			})
+		}
+		if len(fi.Spec.Targets) == 0 {
+			continue
 		}
 		if err := controllerutil.SetControllerReference(fault, fi, r.Client.Scheme()); err != nil {
 			return nil, fmt.Errorf("set owner of fault injection %s: %w", fi.Name, err)

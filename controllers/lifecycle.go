@@ -2,8 +2,10 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,9 +13,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
 )
+
+// maxNote bounds the text of an Event (the API allows 1 kB).
+const maxNote = 900
+
+// maxListed is how many refused pods a condition or Event names.
+const maxListed = 10
 
 // start applies the guards, fixes the targets and begins the fault.
 func (r *FaultReconciler) start(ctx context.Context, fault *chaosv1.Fault) (ctrl.Result, error) {
@@ -23,27 +32,50 @@ func (r *FaultReconciler) start(ctx context.Context, fault *chaosv1.Fault) (ctrl
 		return ctrl.Result{}, nil
 	}
 	candidates, err := r.candidatePods(ctx, fault)
+	var selErr *selectorError
+	if errors.As(err, &selErr) {
+		r.fail(fault, chaosv1.ConditionTargetsSelected, chaosv1.ReasonInvalidSpec, selErr.Error())
+		return ctrl.Result{}, reconcile.TerminalError(selErr)
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	chosen := r.choose(&fault.Spec, candidates)
-	if len(chosen) == 0 {
-		r.fail(fault, chaosv1.ConditionTargetsSelected, chaosv1.ReasonNoTargets,
-			fmt.Sprintf("the selector matches no running pod in namespace %s", fault.Namespace))
+	names := fault.Spec.Selector.ContainerNames
+	eligible, refused := withContainers(candidates, names)
+	if len(eligible) == 0 {
+		msg := fmt.Sprintf("the selector matches no running pod in namespace %s", fault.Namespace)
+		if len(refused) > 0 {
+			msg = fmt.Sprintf("no matching pod has every container of selector.containerNames (%s) started: %s",
+				strings.Join(names, ", "), summarise(refused, maxListed))
+		}
+		r.fail(fault, chaosv1.ConditionTargetsSelected, chaosv1.ReasonNoTargets, msg)
 		return ctrl.Result{}, nil
+	}
+	chosen := r.choose(&fault.Spec, eligible)
+	if limit := r.maxTargets(); len(chosen) > limit {
+		msg := fmt.Sprintf("the selection hits %d pods but a Fault may hit at most %d: narrow the selector or use mode Fixed or Percent",
+			len(chosen), limit)
+		r.fail(fault, chaosv1.ConditionTargetsSelected, chaosv1.ReasonTooManyTargets, msg)
+		return ctrl.Result{}, reconcile.TerminalError(errors.New(msg))
 	}
 
 	fault.Status.Targets = make([]chaosv1.Target, 0, len(chosen))
 	for i := range chosen {
 		p := &chosen[i]
+		ids, _ := containerIDs(p, names)
 		fault.Status.Targets = append(fault.Status.Targets, chaosv1.Target{
-			Name: p.Name, UID: string(p.UID), NodeName: p.Spec.NodeName,
-			ContainerIDs: containerIDs(p, fault.Spec.Selector.ContainerNames),
+			Name: p.Name, UID: string(p.UID), NodeName: p.Spec.NodeName, ContainerIDs: ids,
 		})
 	}
 	fault.Status.TargetCount = int32(len(chosen))
 	msg := fmt.Sprintf("selected %d of %d matching pods on %d nodes (mode %s)",
-		len(chosen), len(candidates), len(nodesOf(fault.Status.Targets)), fault.Spec.Mode)
+		len(chosen), len(eligible), len(nodesOf(fault.Status.Targets)), fault.Spec.Mode)
+	if len(refused) > 0 {
+		note := fmt.Sprintf("refused %d pods without every container of selector.containerNames (%s) started: %s",
+			len(refused), strings.Join(names, ", "), summarise(refused, maxListed))
+		msg += "; " + note
+		r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, chaosv1.ReasonContainersNotFound, "Select", "Left out pods: %s", truncate(note, maxNote))
+	}
 
 	if fault.Spec.DryRun {
 		r.setCondition(fault, chaosv1.ConditionTargetsSelected, metav1.ConditionTrue, chaosv1.ReasonDryRun, "dry run: "+msg)
@@ -75,6 +107,12 @@ func (r *FaultReconciler) run(ctx context.Context, fault *chaosv1.Fault) (ctrl.R
 	left := fault.Status.ExpiryTime.Sub(now)
 	if left <= 0 {
 		return r.expire(ctx, fault)
+	}
+	if why := unscopedTarget(fault); why != "" {
+		fault.Status.Phase = chaosv1.FaultFailed
+		r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionFalse, chaosv1.ReasonInvalidSpec, why)
+		r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, chaosv1.ReasonInvalidSpec, "Inject", "Stopped fault: %s", why)
+		return ctrl.Result{}, reconcile.TerminalError(errors.New(why))
 	}
 	if err := r.ensureInjections(ctx, fault); err != nil {
 		return ctrl.Result{}, err
@@ -111,11 +149,34 @@ func (r *FaultReconciler) expire(ctx context.Context, fault *chaosv1.Fault) (ctr
 	return ctrl.Result{}, nil
 }
 
+// maxTargets is the most pods one Fault may hit.
+func (r *FaultReconciler) maxTargets() int {
+	if r.MaxTargets <= 0 || r.MaxTargets > chaosv1.MaxTargets {
+		return chaosv1.MaxTargets
+	}
+	return r.MaxTargets
+}
+
+// unscopedTarget names a target that would hit a whole pod although the
+// selector names containers (a status written by something else than this
+// manager's selection), or returns "".
+func unscopedTarget(fault *chaosv1.Fault) string {
+	if len(fault.Spec.Selector.ContainerNames) == 0 {
+		return ""
+	}
+	for _, t := range fault.Status.Targets {
+		if len(t.ContainerIDs) == 0 {
+			return fmt.Sprintf("target %s has no container IDs although selector.containerNames is set: refusing to hit the whole pod", t.Name)
+		}
+	}
+	return ""
+}
+
 // fail ends the fault before it started, with the reason on condType.
 func (r *FaultReconciler) fail(fault *chaosv1.Fault, condType, reason, msg string) {
 	fault.Status.Phase = chaosv1.FaultFailed
 	r.setCondition(fault, condType, metav1.ConditionFalse, reason, msg)
-	r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, reason, "Select", "Refused fault: %s", msg)
+	r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, reason, "Select", "Refused fault: %s", truncate(msg, maxNote))
 }
 
 func (r *FaultReconciler) setCondition(fault *chaosv1.Fault, condType string, status metav1.ConditionStatus, reason, msg string) {

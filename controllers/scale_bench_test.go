@@ -75,7 +75,7 @@ func BenchmarkFaultScale(b *testing.B) {
 		f := &chaosv1.Fault{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("scale-%d", i)},
 			Spec: chaosv1.FaultSpec{
-				Selector: chaosv1.PodSelector{MatchLabels: map[string]string{"tier": "a"}},
+				Selector: chaosv1.PodSelector{MatchLabels: map[string]chaosv1.SelectorValue{"tier": "a"}},
 				Duration: metav1.Duration{Duration: time.Hour},
 				FaultAction: chaosv1.FaultAction{Network: &chaosv1.NetworkAction{
 					Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionBoth, Probability: "100",

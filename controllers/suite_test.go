@@ -37,6 +37,10 @@ var (
 	mgrDone   sync.WaitGroup
 )
 
+// suiteMaxTargets stands in for chaosv1.MaxTargets (10,000) in the suite, so
+// that a test can exceed it with a few pods.
+const suiteMaxTargets = 10
+
 func TestControllers(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Fault controller suite (envtest, real kube-apiserver "+envtestutil.K8sVersion+")")
@@ -80,6 +84,7 @@ var _ = BeforeSuite(func() {
 		StatusRefresh:       100 * time.Millisecond,
 		TeardownTimeout:     time.Hour,
 		Rand:                rand.New(rand.NewPCG(1, 2)),
+		MaxTargets:          suiteMaxTargets,
 	}).SetupWithManager(mgr)).To(Succeed())
 
 	var ctx context.Context

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,12 +44,9 @@ func (l *lockedRand) Perm(n int) []int {
 // reads the manager's cache, never the API server.
 func (r *FaultReconciler) candidatePods(ctx context.Context, fault *chaosv1.Fault) ([]corev1.Pod, error) {
 	sel := fault.Spec.Selector
-	labelSel, err := metav1.LabelSelectorAsSelector(&metav1.LabelSelector{
-		MatchLabels:      sel.MatchLabels,
-		MatchExpressions: sel.MatchExpressions,
-	})
+	labelSel, err := metav1.LabelSelectorAsSelector(sel.LabelSelector())
 	if err != nil {
-		return nil, fmt.Errorf("selector: %w", err)
+		return nil, &selectorError{err: err}
 	}
 	var pods corev1.PodList
 	if err := r.Client.List(ctx, &pods, client.InNamespace(fault.Namespace), client.MatchingLabelsSelector{Selector: labelSel}); err != nil {
@@ -68,6 +66,13 @@ func (r *FaultReconciler) candidatePods(ctx context.Context, fault *chaosv1.Faul
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
+
+// selectorError is a selector the CRD accepted but client-go cannot parse:
+// retrying cannot fix it.
+type selectorError struct{ err error }
+
+func (e *selectorError) Error() string { return "invalid selector: " + e.err.Error() }
+func (e *selectorError) Unwrap() error { return e.err }
 
 // SelectCount is how many of n candidate pods a Fault's mode hits.
 func SelectCount(spec *chaosv1.FaultSpec, n int) int {
@@ -104,17 +109,81 @@ func (r *FaultReconciler) choose(spec *chaosv1.FaultSpec, pods []corev1.Pod) []c
 	return chosen
 }
 
-// containerIDs returns the runtime IDs of the named containers of pod, or nil
-// when names is empty (the whole pod).
-func containerIDs(pod *corev1.Pod, names []string) []string {
+// containerIDs returns the runtime IDs of the named containers of pod, or
+// nil when names is empty (the whole pod). A pod that lacks one of the names,
+// or whose named container has no runtime ID yet, is refused with a reason:
+// a name that matches nothing must never widen the fault to the whole pod.
+func containerIDs(pod *corev1.Pod, names []string) ([]string, string) {
 	if len(names) == 0 {
-		return nil
+		return nil, ""
 	}
-	var ids []string
-	for _, cs := range pod.Status.ContainerStatuses {
-		if slices.Contains(names, cs.Name) && cs.ContainerID != "" {
-			ids = append(ids, cs.ContainerID)
+	ids := make([]string, 0, len(names))
+	for _, name := range names {
+		if !podHasContainer(pod, name) {
+			return nil, fmt.Sprintf("%s: no container named %q", pod.Name, name)
+		}
+		id := containerID(pod, name)
+		if id == "" {
+			return nil, fmt.Sprintf("%s: container %q has not started", pod.Name, name)
+		}
+		ids = append(ids, id)
+	}
+	return ids, ""
+}
+
+// podHasContainer says whether pod's spec declares a container (or init
+// container, such as a native sidecar) called name.
+func podHasContainer(pod *corev1.Pod, name string) bool {
+	for _, c := range pod.Spec.Containers {
+		if c.Name == name {
+			return true
 		}
 	}
-	return ids
+	for _, c := range pod.Spec.InitContainers {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// containerID is the runtime ID of pod's container called name, "" until
+// the kubelet reports one.
+func containerID(pod *corev1.Pod, name string) string {
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses} {
+		for _, cs := range list {
+			if cs.Name == name {
+				return cs.ContainerID
+			}
+		}
+	}
+	return ""
+}
+
+// withContainers keeps the pods that have every container of names started,
+// and returns the reasons the others were refused.
+func withContainers(pods []corev1.Pod, names []string) ([]corev1.Pod, []string) {
+	if len(names) == 0 {
+		return pods, nil
+	}
+	var (
+		kept    = make([]corev1.Pod, 0, len(pods))
+		refused []string
+	)
+	for i := range pods {
+		if _, why := containerIDs(&pods[i], names); why != "" {
+			refused = append(refused, why)
+			continue
+		}
+		kept = append(kept, pods[i])
+	}
+	return kept, refused
+}
+
+// summarise joins reasons, listing at most max of them.
+func summarise(reasons []string, max int) string {
+	if len(reasons) <= max {
+		return strings.Join(reasons, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(reasons[:max], "; "), len(reasons)-max)
 }

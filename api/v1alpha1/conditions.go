@@ -21,10 +21,17 @@ const (
 const (
 	// ReasonTargetsResolved: the selector matched pods and targets were fixed.
 	ReasonTargetsResolved = "TargetsResolved"
-	// ReasonNoTargets: the selector matched no running pod.
+	// ReasonNoTargets: the selector matched no running pod, or no matching
+	// pod had every container named in selector.containerNames started.
 	ReasonNoTargets = "NoTargets"
+	// ReasonContainersNotFound: some matching pods were left out because a
+	// container named in selector.containerNames is missing or not started.
+	ReasonContainersNotFound = "ContainersNotFound"
 	// ReasonProtectedNamespace: the Fault lives in a protected namespace.
 	ReasonProtectedNamespace = "ProtectedNamespace"
+	// ReasonTooManyTargets: the selection exceeds the most pods one Fault
+	// may hit (MaxTargets).
+	ReasonTooManyTargets = "TooManyTargets"
 	// ReasonInvalidSpec: the spec passed the CRD but cannot be carried out.
 	ReasonInvalidSpec = "InvalidSpec"
 	// ReasonDryRun: dry run, targets reported and nothing injected.

@@ -25,16 +25,19 @@ const (
 // be set; when several are set a pod must satisfy all of them.
 // +kubebuilder:validation:XValidation:rule="has(self.matchLabels) || has(self.matchExpressions) || has(self.podNames)",message="selector must name pods: set matchLabels, matchExpressions or podNames (an empty selector would hit every pod in the namespace)"
 type PodSelector struct {
-	// matchLabels selects pods carrying all these labels.
+	// matchLabels selects pods carrying all these labels. Keys and values
+	// follow the Kubernetes label syntax, checked at apply.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
-	MatchLabels map[string]string `json:"matchLabels,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="label keys must be an optional DNS subdomain prefix and '/' followed by a name that starts and ends with [A-Za-z0-9] and holds only [-._A-Za-z0-9] inside, e.g. app or example.com/tier"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.indexOf('/') <= 253 && k.substring(k.indexOf('/') + 1).size() <= 63)",message="label key names must be at most 63 characters and prefixes at most 253"
+	MatchLabels map[string]SelectorValue `json:"matchLabels,omitempty"`
 
 	// matchExpressions selects pods satisfying all these label requirements.
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
-	MatchExpressions []metav1.LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
 
 	// podNames limits the selection to pods with these names.
 	// +optional
@@ -53,6 +56,73 @@ type PodSelector struct {
 	ContainerNames []string `json:"containerNames,omitempty"`
 }
 
+// SelectorValue is the value of a label in a selector: empty, or at most 63
+// characters of [-._A-Za-z0-9] that start and end with [A-Za-z0-9].
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:XValidation:rule="self.matches('^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$')",message="label values must be empty or at most 63 characters that start and end with [A-Za-z0-9] and hold only [-._A-Za-z0-9] inside"
+type SelectorValue string
+
+// LabelSelectorOperator relates a label key to a set of values.
+// +kubebuilder:validation:Enum=In;NotIn;Exists;DoesNotExist
+type LabelSelectorOperator string
+
+const (
+	// LabelSelectorOpIn: the label's value is one of values.
+	LabelSelectorOpIn LabelSelectorOperator = "In"
+	// LabelSelectorOpNotIn: the label is absent or its value is none of values.
+	LabelSelectorOpNotIn LabelSelectorOperator = "NotIn"
+	// LabelSelectorOpExists: the pod carries the label.
+	LabelSelectorOpExists LabelSelectorOperator = "Exists"
+	// LabelSelectorOpDoesNotExist: the pod does not carry the label.
+	LabelSelectorOpDoesNotExist LabelSelectorOperator = "DoesNotExist"
+)
+
+// LabelSelectorRequirement is one label requirement of a PodSelector, the
+// Kubernetes one with its syntax checked at apply: a selector the manager
+// could not parse never reaches it.
+// +kubebuilder:validation:XValidation:rule="!(self.operator in ['In', 'NotIn']) || (has(self.values) && size(self.values) > 0)",message="values must be non-empty when operator is In or NotIn"
+// +kubebuilder:validation:XValidation:rule="!(self.operator in ['Exists', 'DoesNotExist']) || !has(self.values) || size(self.values) == 0",message="values must be empty when operator is Exists or DoesNotExist"
+type LabelSelectorRequirement struct {
+	// key is the label key, e.g. app or example.com/tier.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=317
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$')",message="label keys must be an optional DNS subdomain prefix and '/' followed by a name that starts and ends with [A-Za-z0-9] and holds only [-._A-Za-z0-9] inside, e.g. app or example.com/tier"
+	// +kubebuilder:validation:XValidation:rule="self.indexOf('/') <= 253 && self.substring(self.indexOf('/') + 1).size() <= 63",message="label key names must be at most 63 characters and prefixes at most 253"
+	Key string `json:"key"`
+
+	// operator is In, NotIn, Exists or DoesNotExist.
+	// +required
+	Operator LabelSelectorOperator `json:"operator"`
+
+	// values are the label values for In and NotIn (at least one); Exists
+	// and DoesNotExist take none.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.all(v, v.matches('^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$'))",message="label values must be empty or at most 63 characters that start and end with [A-Za-z0-9] and hold only [-._A-Za-z0-9] inside"
+	// +listType=atomic
+	Values []string `json:"values,omitempty"`
+}
+
+// LabelSelector converts s's label part to the Kubernetes type that
+// client-go parses.
+func (s *PodSelector) LabelSelector() *metav1.LabelSelector {
+	out := &metav1.LabelSelector{}
+	if len(s.MatchLabels) > 0 {
+		out.MatchLabels = make(map[string]string, len(s.MatchLabels))
+		for k, v := range s.MatchLabels {
+			out.MatchLabels[k] = string(v)
+		}
+	}
+	for _, e := range s.MatchExpressions {
+		out.MatchExpressions = append(out.MatchExpressions, metav1.LabelSelectorRequirement{
+			Key: e.Key, Operator: metav1.LabelSelectorOperator(e.Operator), Values: e.Values,
+		})
+	}
+	return out
+}
+
 // FaultSpec is what a Fault does, to which pods, and for how long.
 // +kubebuilder:validation:XValidation:rule="self.mode != 'Fixed' || has(self.count)",message="count is required when mode is Fixed"
 // +kubebuilder:validation:XValidation:rule="self.mode == 'Fixed' || !has(self.count)",message="count is only valid when mode is Fixed"
@@ -69,10 +139,11 @@ type FaultSpec struct {
 	// +kubebuilder:default=All
 	Mode Mode `json:"mode,omitempty"`
 
-	// count is the number of pods hit when mode is Fixed.
+	// count is the number of pods hit when mode is Fixed, at most 10000
+	// (MaxTargets).
 	// +optional
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=100000
+	// +kubebuilder:validation:Maximum=10000
 	Count *int32 `json:"count,omitempty"`
 
 	// percent is the percentage of matching pods hit when mode is Percent.
@@ -97,6 +168,10 @@ type FaultSpec struct {
 	// The action, exactly one of network and syscall.
 	FaultAction `json:",inline"`
 }
+
+// MaxTargets is the most pods one Fault may hit: status.targets holds at most
+// this many (the MaxItems marker on it and on count must agree).
+const MaxTargets = 10000
 
 // FaultPhase is where a Fault is in its life.
 // +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed

@@ -50,7 +50,7 @@ func runExperiment(ctx context.Context, c client.Client, app *demoApp, exp exper
 		return r, fmt.Errorf("parse %s: %w", path, err)
 	}
 	f.Namespace = demoNS
-	f.Spec.Selector = chaosv1.PodSelector{MatchLabels: map[string]string{"app": "checkout"}}
+	f.Spec.Selector = chaosv1.PodSelector{MatchLabels: map[string]chaosv1.SelectorValue{"app": "checkout"}}
 	f.Spec.Mode, f.Spec.Percent = chaosv1.ModeAll, nil
 	f.Spec.Duration = metav1.Duration{Duration: d}
 	fmt.Printf("applying %s (selector app=checkout, duration %s for the demo)\n", path, d)

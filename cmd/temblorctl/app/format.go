@@ -71,7 +71,7 @@ func selector(s chaosv1.PodSelector) string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		parts = append(parts, k+"="+s.MatchLabels[k])
+		parts = append(parts, k+"="+string(s.MatchLabels[k]))
 	}
 	for _, e := range s.MatchExpressions {
 		parts = append(parts, fmt.Sprintf("%s %s (%s)", e.Key, strings.ToLower(string(e.Operator)), strings.Join(e.Values, ",")))
