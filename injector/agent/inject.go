@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
@@ -42,30 +43,46 @@ func (a *Agent) convert(fi *chaosv1.FaultInjection) (action, error) {
 	return action{}, errors.New("no action: neither network nor syscall is set")
 }
 
-// inject attaches every pending target of f, once, with bounded
-// parallelism. A target that fails is left with nothing attached (the
-// injectors unwind on error) and reported Failed; the others go on.
-func (a *Agent) inject(ctx context.Context, fi *chaosv1.FaultInjection, f *fault) {
+// inject verifies the order against its Fault, then attaches every pending
+// target of f, once, with bounded parallelism. A target that fails is left
+// with nothing attached (the injectors unwind on error) and reported Failed;
+// the others go on. A refused order attaches nothing and is reported; an
+// error reading the Fault is returned, to retry.
+func (a *Agent) inject(ctx context.Context, fi *chaosv1.FaultInjection, f *fault) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.injected || f.ended != endNone {
-		return
+		return nil
 	}
-	f.injected = true
 	l := log.FromContext(ctx)
+	if err := a.verifyOrder(ctx, fi); err != nil {
+		r := asRefusal(err)
+		if r == nil {
+			return fmt.Errorf("verify fault injection against its fault: %w", err)
+		}
+		f.injected, f.refused = true, r
+		for _, t := range f.targets {
+			t.state, t.message = chaosv1.TargetFailed, truncate("refused: "+r.message, maxMessage)
+		}
+		a.Recorder.Eventf(fi, nil, corev1.EventTypeWarning, r.reason, "Verify", "Refused fault injection: %s", r.message)
+		l.Info("Refused fault injection", "reason", r.reason, "message", r.message)
+		return nil
+	}
+	f.injected, f.verified = true, true
 	act, err := a.convert(fi)
 	if err == nil {
 		var snap *podresolve.Snapshot
 		if snap, err = a.Resolver.Snapshot(ctx); err == nil {
 			a.injectTargets(ctx, snap, act, f.targets)
 			l.Info("Injected fault", "targets", len(f.targets), "injected", count(f.targets, chaosv1.TargetInjected))
-			return
+			return nil
 		}
 	}
 	for _, t := range f.targets {
 		t.state, t.message = chaosv1.TargetFailed, truncate(err.Error(), maxMessage)
 	}
 	l.Error(err, "Could not inject fault")
+	return nil
 }
 
 func (a *Agent) injectTargets(ctx context.Context, snap *podresolve.Snapshot, act action, targets []*target) {

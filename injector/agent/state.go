@@ -29,8 +29,13 @@ type fault struct {
 	timer    *time.Timer
 
 	targets []*target // in spec order
-	// injected is set once the targets have been attached (or failed).
+	// injected is set once the targets have been attached (or failed, or
+	// the order was refused).
 	injected bool
+	// verified is set once the order was checked against its Fault;
+	// refused holds why it was refused instead.
+	verified bool
+	refused  *refusal
 	// ended is why the fault was taken down, endNone while it runs.
 	ended   endReason
 	endedAt time.Time
