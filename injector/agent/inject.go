@@ -117,7 +117,7 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 	}
 	var att Attached
 	if err == nil {
-		att, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
+		att, t.netns, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
 	}
 	if err != nil {
 		t.state, t.message = chaosv1.TargetFailed, truncate(err.Error(), maxMessage)
@@ -128,19 +128,31 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 	t.methods = limitMethods(att.Methods())
 }
 
-func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, error) {
+// attach attaches act to pod. A network fault's namespace is returned held
+// open with its attachment.
+func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, *heldNetNS, error) {
 	if act.network != nil {
 		if pod.HostNetwork {
-			return nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
+			return nil, nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
 		}
-		a.sweepLegacy(ctx, pod)
-		return a.AttachNetwork(ctx, pod.NetNSPath(), *act.network)
+		ns, err := openNetNS(pod)
+		if err != nil {
+			return nil, nil, err
+		}
+		a.sweepLegacy(ctx, pod.NetNS, ns.path())
+		att, err := a.AttachNetwork(ctx, ns.path(), *act.network)
+		if err != nil {
+			ns.close()
+			return nil, nil, err
+		}
+		return att, ns, nil
 	}
 	scope, err := syscallScope(pod, containerIDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return a.AttachSyscall(ctx, scope, *act.syscall)
+	att, err := a.AttachSyscall(ctx, scope, *act.syscall)
+	return att, nil, err
 }
 
 // syscallScope limits a syscall fault to the pod's (or the listed
@@ -174,18 +186,19 @@ func syscallScope(pod *podresolve.Pod, containerIDs []string) (sysfault.Scope, e
 	return s, nil
 }
 
-// sweepLegacy removes tc filters that a dead agent left in the pod's network
-// namespace, once per namespace and process, before the first attach there.
-func (a *Agent) sweepLegacy(ctx context.Context, pod *podresolve.Pod) {
+// sweepLegacy removes tc filters that a dead agent left in the network
+// namespace inode (entered through path), once per namespace and process,
+// before the first attach there.
+func (a *Agent) sweepLegacy(ctx context.Context, inode uint64, path string) {
 	a.mu.Lock()
-	done := a.cleaned[pod.NetNS]
-	a.cleaned[pod.NetNS] = true
+	done := a.cleaned[inode]
+	a.cleaned[inode] = true
 	a.mu.Unlock()
 	if done {
 		return
 	}
-	if err := a.CleanupLegacy(ctx, pod.NetNSPath()); err != nil {
-		log.FromContext(ctx).Info("Could not clean up legacy tc filters", "netns", pod.NetNSPath(), "error", err.Error())
+	if err := a.CleanupLegacy(ctx, path); err != nil {
+		log.FromContext(ctx).Info("Could not clean up legacy tc filters", "netns", inode, "error", err.Error())
 	}
 }
 
@@ -198,9 +211,17 @@ func (a *Agent) sweepTargets(ctx context.Context, fi *chaosv1.FaultInjection) {
 		return
 	}
 	for _, t := range fi.Spec.Targets {
-		if pod, err := snap.Pod(t.PodUID); err == nil && !pod.HostNetwork {
-			a.sweepLegacy(ctx, pod)
+		pod, err := snap.Pod(t.PodUID)
+		if err != nil || pod.HostNetwork {
+			continue
 		}
+		ns, err := openNetNS(pod)
+		if err != nil {
+			log.FromContext(ctx).Info("Could not open network namespace for legacy tc cleanup", "pod", t.Namespace+"/"+t.Name, "error", err.Error())
+			continue
+		}
+		a.sweepLegacy(ctx, pod.NetNS, ns.path())
+		ns.close()
 	}
 }
 
@@ -242,10 +263,12 @@ func (a *Agent) closeGone(ctx context.Context, t *target) {
 		t.counters = c
 	}
 	t.state, t.message = chaosv1.TargetGone, "the pod left the node; its attachment was released"
-	if err := t.att.Close(); err != nil {
-		t.message = truncate("the pod left the node; release failed: "+err.Error(), maxMessage)
+	if err := a.closeTarget(ctx, t); err != nil {
+		// Kept: refresh and teardown retry, and the finalizer waits.
+		t.message = truncate("the pod left the node; release failed, retrying: "+err.Error(), maxMessage)
+		log.FromContext(ctx).Info("Could not release gone target", "pod", t.spec.Namespace+"/"+t.spec.Name, "error", err.Error())
+		return
 	}
-	t.att = nil
 	log.FromContext(ctx).Info("Target pod gone", "pod", t.spec.Namespace+"/"+t.spec.Name)
 }
 

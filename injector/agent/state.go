@@ -56,6 +56,19 @@ type target struct {
 	att     Attached
 	// counters is the last reading, kept after the attachment is closed.
 	counters chaosv1.Counters
+	// closeFailed is set while closing att failed; att is kept to retry.
+	closeFailed bool
+	// netns is the network namespace of a network fault's attachment, held
+	// open until the attachment is closed.
+	netns *heldNetNS
+}
+
+// releaseNetNS closes t's handle on its network namespace.
+func (t *target) releaseNetNS() {
+	if t.netns != nil {
+		t.netns.close()
+		t.netns = nil
+	}
 }
 
 // active reports whether any target is attached. Call with f.mu held.
