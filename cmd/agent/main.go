@@ -29,6 +29,7 @@ func run() error {
 	var (
 		nodeName, metricsAddr, probeAddr string
 		procRoot, cgroupRoot, backend    string
+		hostNetNS                        string
 		netMethod, protected             string
 		grace, statusInterval            time.Duration
 		qps                              float64
@@ -42,6 +43,8 @@ func run() error {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.StringVar(&procRoot, "proc-root", podresolve.DefaultProcRoot, "where the node's procfs is mounted (the agent runs with hostPID)")
 	flag.StringVar(&cgroupRoot, "cgroup-root", podresolve.DefaultCgroupRoot, "where the node's cgroup filesystems are mounted")
+	flag.StringVar(&hostNetNS, "host-netns-path", "",
+		"link to the node's network namespace, to tell hostNetwork pods (default <proc-root>/1/ns/net); if unreadable, network faults are refused")
 	flag.StringVar(&backend, "syscall-backend", "auto", "force a syscall backend: auto, kprobe-override, fmod_ret, lsm or cgroup")
 	flag.StringVar(&netMethod, "network-method", "auto", "force how network programs attach: auto, tcx or netlink-tc")
 	flag.StringVar(&protected, "protected-namespaces", strings.Join(agent.DefaultProtectedNamespaces, ","),
@@ -72,7 +75,7 @@ func run() error {
 
 	a := &agent.Agent{
 		NodeName:       nodeName,
-		Resolver:       &podresolve.Resolver{ProcRoot: procRoot, CgroupRoot: cgroupRoot},
+		Resolver:       &podresolve.Resolver{ProcRoot: procRoot, CgroupRoot: cgroupRoot, HostNetNSPath: hostNetNS},
 		SyscallBackend: b,
 		NetworkMethod:  method,
 		StatusInterval: statusInterval,

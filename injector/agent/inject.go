@@ -132,6 +132,9 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 // open with its attachment.
 func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, *heldNetNS, error) {
 	if act.network != nil {
+		if pod.HostNetworkErr != nil {
+			return nil, nil, fmt.Errorf("refusing a network fault that could hit the whole node: %w", pod.HostNetworkErr)
+		}
 		if pod.HostNetwork {
 			return nil, nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
 		}
@@ -167,6 +170,8 @@ func syscallScope(pod *podresolve.Pod, containerIDs []string) (sysfault.Scope, e
 			s.CgroupPaths = []string{pod.CgroupV2Dir}
 		case !pod.HostNetwork:
 			s.NetNSInodes = []uint64{pod.NetNS}
+		case pod.HostNetworkErr != nil:
+			return s, fmt.Errorf("the pod has no cgroup v2 directory and its network namespace cannot be scoped: %w", pod.HostNetworkErr)
 		default:
 			return s, errors.New("the pod has no cgroup v2 directory and uses the node's network namespace: no scope would be limited to it")
 		}

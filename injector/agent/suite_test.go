@@ -52,6 +52,9 @@ var (
 	cgroupRoot string // the resolver's cgroup root
 	podRoot    string // where fake pods' cgroups live
 	attachLog  = &attachRecorder{at: map[string]time.Time{}}
+	// hostNetNS is the node's network namespace for the resolvers: this
+	// process's, since PID 1's may be unreadable in a sandbox.
+	hostNetNS = "/proc/self/ns/net"
 )
 
 func TestMain(m *testing.M) {
@@ -116,7 +119,7 @@ func startAgentA() {
 	acfg.Timeout = 2 * time.Second
 	agentA = &agent.Agent{
 		NodeName:       nodeA,
-		Resolver:       &podresolve.Resolver{CgroupRoot: cgroupRoot},
+		Resolver:       &podresolve.Resolver{CgroupRoot: cgroupRoot, HostNetNSPath: hostNetNS},
 		SyscallBackend: sysfault.Cgroup,
 		StatusInterval: statusInterval,
 		APIServerGrace: testGrace,
