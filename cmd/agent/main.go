@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,7 +29,8 @@ func run() error {
 	var (
 		nodeName, metricsAddr, probeAddr string
 		procRoot, cgroupRoot, backend    string
-		netMethod                        string
+		hostNetNS                        string
+		netMethod, protected             string
 		grace, statusInterval            time.Duration
 		qps                              float64
 		burst                            int
@@ -41,8 +43,12 @@ func run() error {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.StringVar(&procRoot, "proc-root", podresolve.DefaultProcRoot, "where the node's procfs is mounted (the agent runs with hostPID)")
 	flag.StringVar(&cgroupRoot, "cgroup-root", podresolve.DefaultCgroupRoot, "where the node's cgroup filesystems are mounted")
+	flag.StringVar(&hostNetNS, "host-netns-path", "",
+		"link to the node's network namespace, to tell hostNetwork pods (default <proc-root>/1/ns/net); if unreadable, network faults are refused")
 	flag.StringVar(&backend, "syscall-backend", "auto", "force a syscall backend: auto, kprobe-override, fmod_ret, lsm or cgroup")
 	flag.StringVar(&netMethod, "network-method", "auto", "force how network programs attach: auto, tcx or netlink-tc")
+	flag.StringVar(&protected, "protected-namespaces", strings.Join(agent.DefaultProtectedNamespaces, ","),
+		"comma-separated namespaces the agent never injects into, whatever a FaultInjection says")
 	flag.Float64Var(&qps, "kube-api-qps", 20, "queries per second to the API server")
 	flag.IntVar(&burst, "kube-api-burst", 40, "burst of queries to the API server")
 	opts := zap.Options{}
@@ -69,11 +75,13 @@ func run() error {
 
 	a := &agent.Agent{
 		NodeName:       nodeName,
-		Resolver:       &podresolve.Resolver{ProcRoot: procRoot, CgroupRoot: cgroupRoot},
+		Resolver:       &podresolve.Resolver{ProcRoot: procRoot, CgroupRoot: cgroupRoot, HostNetNSPath: hostNetNS},
 		SyscallBackend: b,
 		NetworkMethod:  method,
 		StatusInterval: statusInterval,
 		APIServerGrace: grace,
+		// Never nil: an empty flag protects no namespace.
+		ProtectedNamespaces: splitList(protected),
 	}
 	mgr, err := agent.NewManager(cfg, a, agent.ManagerOptions{MetricsBindAddress: metricsAddr, HealthProbeBindAddress: probeAddr})
 	if err != nil {
@@ -81,4 +89,16 @@ func run() error {
 	}
 	ctrl.Log.Info("Starting node agent", "node", nodeName, "apiserverGrace", grace.String(), "syscallBackend", b.String())
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// splitList splits a comma-separated flag, dropping empty items; it never
+// returns nil.
+func splitList(s string) []string {
+	out := []string{}
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -26,12 +27,23 @@ import (
 
 // +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultinjections,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultinjections/status,verbs=patch
+// +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faults,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Agent reconciles the FaultInjections of one node.
 type Agent struct {
 	// Client reads FaultInjections (from the node-filtered cache) and
 	// writes their status and finalizers.
 	Client client.Client
+	// APIReader reads the owning Fault straight from the API server before
+	// anything is attached; SetupWithManager sets the manager's when nil.
+	APIReader client.Reader
+	// Recorder emits Events on FaultInjections; SetupWithManager sets the
+	// manager's when nil.
+	Recorder events.EventRecorder
+	// ProtectedNamespaces are namespaces the agent never injects into,
+	// whatever the order says; nil means DefaultProtectedNamespaces.
+	ProtectedNamespaces []string
 	// NodeName is the node this agent runs on.
 	NodeName string
 	// Resolver finds target pods' processes and namespaces.
@@ -76,6 +88,12 @@ func (a *Agent) SetupWithManager(mgr manager.Manager) error {
 		return errors.New("set up node agent: no node name")
 	}
 	a.defaults()
+	if a.APIReader == nil {
+		a.APIReader = mgr.GetAPIReader()
+	}
+	if a.Recorder == nil {
+		a.Recorder = mgr.GetEventRecorder("temblor-agent")
+	}
 	if a.Probe == nil {
 		probe, err := ReadyzProbe(mgr.GetConfig())
 		if err != nil {
@@ -102,6 +120,9 @@ func (a *Agent) SetupWithManager(mgr manager.Manager) error {
 func (a *Agent) defaults() {
 	if a.Resolver == nil {
 		a.Resolver = &podresolve.Resolver{}
+	}
+	if a.ProtectedNamespaces == nil {
+		a.ProtectedNamespaces = DefaultProtectedNamespaces
 	}
 	if a.StatusInterval <= 0 {
 		a.StatusInterval = DefaultStatusInterval

@@ -72,7 +72,7 @@ func runChildAgent(dir string) int {
 	a := &agent.Agent{
 		NetworkMethod:  method,
 		NodeName:       nodeB,
-		Resolver:       &podresolve.Resolver{CgroupRoot: string(read("cgroup-root"))},
+		Resolver:       &podresolve.Resolver{CgroupRoot: string(read("cgroup-root")), HostNetNSPath: hostNetNS},
 		SyscallBackend: sysfault.Cgroup,
 		StatusInterval: statusInterval,
 		APIServerGrace: 30 * time.Second,

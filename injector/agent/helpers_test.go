@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
@@ -99,20 +100,63 @@ var connectRefused = chaosv1.FaultAction{Syscall: &chaosv1.SyscallAction{
 	Syscalls: []chaosv1.SyscallName{"connect"}, Errno: "ECONNREFUSED", Probability: "100",
 }}
 
-// newInjection builds a FaultInjection the way the manager does: our
-// finalizer and the node label.
+// newInjection builds a FaultInjection the way the manager does: controlled
+// by a Fault (created here, running, its status listing the targets on node
+// and expiring at the deadline), our finalizer and the node label.
 func newInjection(name, node string, deadline time.Time, act chaosv1.FaultAction, targets ...chaosv1.InjectionTarget) *chaosv1.FaultInjection {
-	return &chaosv1.FaultInjection{
+	fault := createFault("default", name, node, deadline, act, targets...)
+	return injectionFor(fault, node, deadline, targets...)
+}
+
+// createFault creates a running Fault whose status lists targets on node
+// and expires at expiry, and deletes it when the spec ends.
+func createFault(ns, name, node string, expiry time.Time, act chaosv1.FaultAction, targets ...chaosv1.InjectionTarget) *chaosv1.Fault {
+	GinkgoHelper()
+	f := &chaosv1.Fault{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: chaosv1.FaultSpec{
+			Selector:    chaosv1.PodSelector{MatchLabels: map[string]string{"app": "test"}},
+			Duration:    metav1.Duration{Duration: time.Minute},
+			FaultAction: act,
+		},
+	}
+	Expect(k8sClient.Create(context.Background(), f)).To(Succeed())
+	DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(context.Background(), f))).To(Succeed()) })
+	setFaultStatus(f, node, expiry, targets...)
+	return f
+}
+
+// setFaultStatus writes a running Fault's status: its targets on node and
+// its expiry.
+func setFaultStatus(f *chaosv1.Fault, node string, expiry time.Time, targets ...chaosv1.InjectionTarget) {
+	GinkgoHelper()
+	start, exp := metav1.NewMicroTime(time.Now()), metav1.NewMicroTime(expiry)
+	f.Status.Phase, f.Status.StartTime, f.Status.ExpiryTime = chaosv1.FaultRunning, &start, &exp
+	f.Status.Targets = nil
+	for _, t := range targets {
+		f.Status.Targets = append(f.Status.Targets, chaosv1.Target{Name: t.Name, UID: t.PodUID, NodeName: node, ContainerIDs: t.ContainerIDs})
+	}
+	f.Status.TargetCount = int32(len(targets))
+	Expect(k8sClient.Status().Update(context.Background(), f)).To(Succeed())
+}
+
+// injectionFor builds the FaultInjection of fault for node, as the manager
+// does.
+func injectionFor(fault *chaosv1.Fault, node string, deadline time.Time, targets ...chaosv1.InjectionTarget) *chaosv1.FaultInjection {
+	GinkgoHelper()
+	fi := &chaosv1.FaultInjection{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: "default",
-			Labels:     map[string]string{chaosv1.LabelNode: chaosv1.LabelValue(node), chaosv1.LabelFault: name},
+			Name: fault.Name, Namespace: fault.Namespace,
+			Labels:     map[string]string{chaosv1.LabelNode: chaosv1.LabelValue(node), chaosv1.LabelFault: chaosv1.LabelValue(fault.Name)},
 			Finalizers: []string{chaosv1.Finalizer},
 		},
 		Spec: chaosv1.FaultInjectionSpec{
-			FaultName: name, NodeName: node, Targets: targets,
-			Deadline: metav1.NewMicroTime(deadline), FaultAction: act,
+			FaultName: fault.Name, NodeName: node, Targets: targets,
+			Deadline: metav1.NewMicroTime(deadline), FaultAction: *fault.Spec.FaultAction.DeepCopy(),
 		},
 	}
+	Expect(controllerutil.SetControllerReference(fault, fi, scheme)).To(Succeed())
+	return fi
 }
 
 func get(fi *chaosv1.FaultInjection) *chaosv1.FaultInjection {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
@@ -42,30 +43,46 @@ func (a *Agent) convert(fi *chaosv1.FaultInjection) (action, error) {
 	return action{}, errors.New("no action: neither network nor syscall is set")
 }
 
-// inject attaches every pending target of f, once, with bounded
-// parallelism. A target that fails is left with nothing attached (the
-// injectors unwind on error) and reported Failed; the others go on.
-func (a *Agent) inject(ctx context.Context, fi *chaosv1.FaultInjection, f *fault) {
+// inject verifies the order against its Fault, then attaches every pending
+// target of f, once, with bounded parallelism. A target that fails is left
+// with nothing attached (the injectors unwind on error) and reported Failed;
+// the others go on. A refused order attaches nothing and is reported; an
+// error reading the Fault is returned, to retry.
+func (a *Agent) inject(ctx context.Context, fi *chaosv1.FaultInjection, f *fault) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.injected || f.ended != endNone {
-		return
+		return nil
 	}
-	f.injected = true
 	l := log.FromContext(ctx)
+	if err := a.verifyOrder(ctx, fi); err != nil {
+		r := asRefusal(err)
+		if r == nil {
+			return fmt.Errorf("verify fault injection against its fault: %w", err)
+		}
+		f.injected, f.refused = true, r
+		for _, t := range f.targets {
+			t.state, t.message = chaosv1.TargetFailed, truncate("refused: "+r.message, maxMessage)
+		}
+		a.Recorder.Eventf(fi, nil, corev1.EventTypeWarning, r.reason, "Verify", "Refused fault injection: %s", r.message)
+		l.Info("Refused fault injection", "reason", r.reason, "message", r.message)
+		return nil
+	}
+	f.injected, f.verified = true, true
 	act, err := a.convert(fi)
 	if err == nil {
 		var snap *podresolve.Snapshot
 		if snap, err = a.Resolver.Snapshot(ctx); err == nil {
 			a.injectTargets(ctx, snap, act, f.targets)
 			l.Info("Injected fault", "targets", len(f.targets), "injected", count(f.targets, chaosv1.TargetInjected))
-			return
+			return nil
 		}
 	}
 	for _, t := range f.targets {
 		t.state, t.message = chaosv1.TargetFailed, truncate(err.Error(), maxMessage)
 	}
 	l.Error(err, "Could not inject fault")
+	return nil
 }
 
 func (a *Agent) injectTargets(ctx context.Context, snap *podresolve.Snapshot, act action, targets []*target) {
@@ -100,7 +117,7 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 	}
 	var att Attached
 	if err == nil {
-		att, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
+		att, t.netns, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
 	}
 	if err != nil {
 		t.state, t.message = chaosv1.TargetFailed, truncate(err.Error(), maxMessage)
@@ -111,19 +128,34 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 	t.methods = limitMethods(att.Methods())
 }
 
-func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, error) {
+// attach attaches act to pod. A network fault's namespace is returned held
+// open with its attachment.
+func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, *heldNetNS, error) {
 	if act.network != nil {
-		if pod.HostNetwork {
-			return nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
+		if pod.HostNetworkErr != nil {
+			return nil, nil, fmt.Errorf("refusing a network fault that could hit the whole node: %w", pod.HostNetworkErr)
 		}
-		a.sweepLegacy(ctx, pod)
-		return a.AttachNetwork(ctx, pod.NetNSPath(), *act.network)
+		if pod.HostNetwork {
+			return nil, nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
+		}
+		ns, err := openNetNS(pod)
+		if err != nil {
+			return nil, nil, err
+		}
+		a.sweepLegacy(ctx, pod.NetNS, ns.path())
+		att, err := a.AttachNetwork(ctx, ns.path(), *act.network)
+		if err != nil {
+			ns.close()
+			return nil, nil, err
+		}
+		return att, ns, nil
 	}
 	scope, err := syscallScope(pod, containerIDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return a.AttachSyscall(ctx, scope, *act.syscall)
+	att, err := a.AttachSyscall(ctx, scope, *act.syscall)
+	return att, nil, err
 }
 
 // syscallScope limits a syscall fault to the pod's (or the listed
@@ -138,6 +170,8 @@ func syscallScope(pod *podresolve.Pod, containerIDs []string) (sysfault.Scope, e
 			s.CgroupPaths = []string{pod.CgroupV2Dir}
 		case !pod.HostNetwork:
 			s.NetNSInodes = []uint64{pod.NetNS}
+		case pod.HostNetworkErr != nil:
+			return s, fmt.Errorf("the pod has no cgroup v2 directory and its network namespace cannot be scoped: %w", pod.HostNetworkErr)
 		default:
 			return s, errors.New("the pod has no cgroup v2 directory and uses the node's network namespace: no scope would be limited to it")
 		}
@@ -157,18 +191,19 @@ func syscallScope(pod *podresolve.Pod, containerIDs []string) (sysfault.Scope, e
 	return s, nil
 }
 
-// sweepLegacy removes tc filters that a dead agent left in the pod's network
-// namespace, once per namespace and process, before the first attach there.
-func (a *Agent) sweepLegacy(ctx context.Context, pod *podresolve.Pod) {
+// sweepLegacy removes tc filters that a dead agent left in the network
+// namespace inode (entered through path), once per namespace and process,
+// before the first attach there.
+func (a *Agent) sweepLegacy(ctx context.Context, inode uint64, path string) {
 	a.mu.Lock()
-	done := a.cleaned[pod.NetNS]
-	a.cleaned[pod.NetNS] = true
+	done := a.cleaned[inode]
+	a.cleaned[inode] = true
 	a.mu.Unlock()
 	if done {
 		return
 	}
-	if err := a.CleanupLegacy(ctx, pod.NetNSPath()); err != nil {
-		log.FromContext(ctx).Info("Could not clean up legacy tc filters", "netns", pod.NetNSPath(), "error", err.Error())
+	if err := a.CleanupLegacy(ctx, path); err != nil {
+		log.FromContext(ctx).Info("Could not clean up legacy tc filters", "netns", inode, "error", err.Error())
 	}
 }
 
@@ -181,9 +216,17 @@ func (a *Agent) sweepTargets(ctx context.Context, fi *chaosv1.FaultInjection) {
 		return
 	}
 	for _, t := range fi.Spec.Targets {
-		if pod, err := snap.Pod(t.PodUID); err == nil && !pod.HostNetwork {
-			a.sweepLegacy(ctx, pod)
+		pod, err := snap.Pod(t.PodUID)
+		if err != nil || pod.HostNetwork {
+			continue
 		}
+		ns, err := openNetNS(pod)
+		if err != nil {
+			log.FromContext(ctx).Info("Could not open network namespace for legacy tc cleanup", "pod", t.Namespace+"/"+t.Name, "error", err.Error())
+			continue
+		}
+		a.sweepLegacy(ctx, pod.NetNS, ns.path())
+		ns.close()
 	}
 }
 
@@ -225,10 +268,12 @@ func (a *Agent) closeGone(ctx context.Context, t *target) {
 		t.counters = c
 	}
 	t.state, t.message = chaosv1.TargetGone, "the pod left the node; its attachment was released"
-	if err := t.att.Close(); err != nil {
-		t.message = truncate("the pod left the node; release failed: "+err.Error(), maxMessage)
+	if err := a.closeTarget(ctx, t); err != nil {
+		// Kept: refresh and teardown retry, and the finalizer waits.
+		t.message = truncate("the pod left the node; release failed, retrying: "+err.Error(), maxMessage)
+		log.FromContext(ctx).Info("Could not release gone target", "pod", t.spec.Namespace+"/"+t.spec.Name, "error", err.Error())
+		return
 	}
-	t.att = nil
 	log.FromContext(ctx).Info("Target pod gone", "pod", t.spec.Namespace+"/"+t.spec.Name)
 }
 

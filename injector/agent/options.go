@@ -10,6 +10,10 @@ import (
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
 )
 
+// DefaultProtectedNamespaces are the namespaces the agent never injects
+// into: the manager's default list.
+var DefaultProtectedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease", "temblor-system"}
+
 // Defaults of the agent's tunables.
 const (
 	DefaultAPIServerGrace = 30 * time.Second

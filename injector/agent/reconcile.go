@@ -54,7 +54,9 @@ func (a *Agent) reconcileNormal(ctx context.Context, fi *chaosv1.FaultInjection,
 		// Withdrawn or about to be: attach nothing until the API server is back.
 		return ctrl.Result{RequeueAfter: a.StatusInterval}, nil
 	}
-	a.inject(ctx, fi, f)
+	if err := a.inject(ctx, fi, f); err != nil {
+		return ctrl.Result{}, err
+	}
 	a.refresh(ctx, f)
 	a.updateActive()
 	if err := a.patchStatus(ctx, fi, f); err != nil {

@@ -29,8 +29,13 @@ type fault struct {
 	timer    *time.Timer
 
 	targets []*target // in spec order
-	// injected is set once the targets have been attached (or failed).
+	// injected is set once the targets have been attached (or failed, or
+	// the order was refused).
 	injected bool
+	// verified is set once the order was checked against its Fault;
+	// refused holds why it was refused instead.
+	verified bool
+	refused  *refusal
 	// ended is why the fault was taken down, endNone while it runs.
 	ended   endReason
 	endedAt time.Time
@@ -51,6 +56,19 @@ type target struct {
 	att     Attached
 	// counters is the last reading, kept after the attachment is closed.
 	counters chaosv1.Counters
+	// closeFailed is set while closing att failed; att is kept to retry.
+	closeFailed bool
+	// netns is the network namespace of a network fault's attachment, held
+	// open until the attachment is closed.
+	netns *heldNetNS
+}
+
+// releaseNetNS closes t's handle on its network namespace.
+func (t *target) releaseNetNS() {
+	if t.netns != nil {
+		t.netns.close()
+		t.netns = nil
+	}
 }
 
 // active reports whether any target is attached. Call with f.mu held.

@@ -49,6 +49,30 @@ func (a *Agent) fillStatus(st *chaosv1.FaultInjectionStatus, f *fault, generatio
 		st.Counters.Add(t.counters)
 	}
 	st.Phase = phase(f)
+	switch {
+	case f.teardownErr != nil:
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: ConditionTornDown, Status: metav1.ConditionFalse, ObservedGeneration: generation,
+			Reason: ReasonTeardownFailed, Message: truncate("teardown failed; retrying with backoff, the finalizer stays: "+f.teardownErr.Error(), maxMessage),
+		})
+	case f.ended != endNone && !f.active():
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: ConditionTornDown, Status: metav1.ConditionTrue, ObservedGeneration: generation,
+			Reason: ReasonTornDown, Message: "every attachment is closed",
+		})
+	}
+	switch {
+	case f.refused != nil:
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: ConditionOrderVerified, Status: metav1.ConditionFalse, ObservedGeneration: generation,
+			Reason: f.refused.reason, Message: truncate(f.refused.message, maxMessage),
+		})
+	case f.verified:
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type: ConditionOrderVerified, Status: metav1.ConditionTrue, ObservedGeneration: generation,
+			Reason: ReasonVerified, Message: "the owning Fault ordered these targets, this action and this deadline",
+		})
+	}
 	if f.ended == endWithdrawn {
 		cond := metav1.Condition{
 			Type:    chaosv1.ConditionAgentConnected,

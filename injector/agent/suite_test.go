@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -51,6 +52,9 @@ var (
 	cgroupRoot string // the resolver's cgroup root
 	podRoot    string // where fake pods' cgroups live
 	attachLog  = &attachRecorder{at: map[string]time.Time{}}
+	// hostNetNS is the node's network namespace for the resolvers: this
+	// process's, since PID 1's may be unreadable in a sandbox.
+	hostNetNS = "/proc/self/ns/net"
 )
 
 func TestMain(m *testing.M) {
@@ -115,7 +119,7 @@ func startAgentA() {
 	acfg.Timeout = 2 * time.Second
 	agentA = &agent.Agent{
 		NodeName:       nodeA,
-		Resolver:       &podresolve.Resolver{CgroupRoot: cgroupRoot},
+		Resolver:       &podresolve.Resolver{CgroupRoot: cgroupRoot, HostNetNSPath: hostNetNS},
 		SyscallBackend: sysfault.Cgroup,
 		StatusInterval: statusInterval,
 		APIServerGrace: testGrace,
@@ -156,19 +160,28 @@ func skipOrFail(msg string) {
 }
 
 // attachRecorder notes when each target's syscall fault was attached, by
-// the cgroup directory it was scoped to.
+// the cgroup directory it was scoped to, and can make the Close of those
+// attachments fail: the seam of the teardown-failure specs.
 type attachRecorder struct {
-	mu sync.Mutex
-	at map[string]time.Time
+	mu        sync.Mutex
+	at        map[string]time.Time
+	failClose map[string]bool
+	open      map[string][]agent.Attached
 }
 
 func (r *attachRecorder) wrap(next agent.SyscallAttacher) agent.SyscallAttacher {
 	return func(ctx context.Context, scope sysfault.Scope, c sysfault.Config) (agent.Attached, error) {
 		att, err := next(ctx, scope, c)
 		if err == nil && len(scope.CgroupPaths) > 0 {
+			dir := scope.CgroupPaths[0]
 			r.mu.Lock()
-			r.at[scope.CgroupPaths[0]] = time.Now()
+			r.at[dir] = time.Now()
+			if r.open == nil {
+				r.open = map[string][]agent.Attached{}
+			}
+			r.open[dir] = append(r.open[dir], att)
 			r.mu.Unlock()
+			return &failableAttached{Attached: att, r: r, dir: dir}, nil
 		}
 		return att, err
 	}
@@ -179,6 +192,46 @@ func (r *attachRecorder) get(dir string) (time.Time, bool) {
 	defer r.mu.Unlock()
 	t, ok := r.at[dir]
 	return t, ok
+}
+
+// setFailClose makes Close of the attachments scoped to dir fail (without
+// closing anything) while fail is true.
+func (r *attachRecorder) setFailClose(dir string, fail bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failClose == nil {
+		r.failClose = map[string]bool{}
+	}
+	r.failClose[dir] = fail
+}
+
+// closeAll really closes every attachment scoped to dir, for cleanup.
+func (r *attachRecorder) closeAll(dir string) {
+	r.mu.Lock()
+	atts := r.open[dir]
+	delete(r.open, dir)
+	r.failClose[dir] = false
+	r.mu.Unlock()
+	for _, a := range atts {
+		a.Close()
+	}
+}
+
+// failableAttached is a real attachment whose Close fails on demand.
+type failableAttached struct {
+	agent.Attached
+	r   *attachRecorder
+	dir string
+}
+
+func (f *failableAttached) Close() error {
+	f.r.mu.Lock()
+	fail := f.r.failClose[f.dir]
+	f.r.mu.Unlock()
+	if fail {
+		return errors.New("injected close failure")
+	}
+	return f.Attached.Close()
 }
 
 var _ = fmt.Sprintf

@@ -13,7 +13,10 @@ import (
 )
 
 // teardown detaches every target of f and records why. It is idempotent: the
-// first reason sticks, and later calls only retry what is still attached.
+// first reason sticks, and later calls only retry what is still attached. A
+// target whose Close failed keeps its attachment, to retry, and
+// f.teardownErr says why until every Close succeeded: the finalizer stays
+// meanwhile.
 func (a *Agent) teardown(ctx context.Context, f *fault, why endReason) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -35,12 +38,12 @@ func (a *Agent) teardown(ctx context.Context, f *fault, why endReason) {
 			countDelta(t.counters, c)
 			t.counters = c
 		}
-		if err := t.att.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("target %s/%s: %w", t.spec.Namespace, t.spec.Name, err))
-			t.message = truncate("teardown: "+err.Error(), maxMessage)
-		}
-		t.att = nil
 		closed++
+		if err := a.closeTarget(ctx, t); err != nil {
+			errs = append(errs, fmt.Errorf("target %s/%s: %w", t.spec.Namespace, t.spec.Name, err))
+			t.message = truncate("teardown failed, retrying: "+err.Error(), maxMessage)
+			continue
+		}
 		if t.state == chaosv1.TargetInjected {
 			t.state = chaosv1.TargetRemoved
 		}
@@ -57,6 +60,24 @@ func (a *Agent) teardown(ctx context.Context, f *fault, why endReason) {
 		return
 	}
 	l.Info("Tore down fault injection")
+}
+
+// closeTarget closes t's attachment and forgets it once closed. After a
+// failed Close, a retry also sweeps Temblor's legacy tc filters from the
+// target's network namespace: the injectors' Close does not retry what it
+// failed to remove, and a cls_bpf filter would outlive the agent.
+func (a *Agent) closeTarget(ctx context.Context, t *target) error {
+	err := t.att.Close()
+	if err == nil && t.closeFailed && t.netns != nil {
+		err = a.CleanupLegacy(ctx, t.netns.path())
+	}
+	if err != nil {
+		t.closeFailed = true
+		return err
+	}
+	t.att, t.closeFailed = nil, false
+	t.releaseNetNS()
+	return nil
 }
 
 // withdrawAll is the dead-man switch firing: every fault is taken down.

@@ -305,3 +305,48 @@ func TestParseCgroupPath(t *testing.T) {
 		}
 	}
 }
+
+// TestHostNetworkUnknownFailsClosed: when PID 1's network namespace cannot
+// be read, no pod can be told apart from the node, so every pod must count
+// as host network (and network faults be refused), never the reverse.
+func TestHostNetworkUnknownFailsClosed(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		break1 func(t *testing.T, f *fixture)
+	}{
+		{"no ns/net link", func(t *testing.T, f *fixture) {
+			if err := os.Remove(filepath.Join(f.proc, "1", "ns", "net")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"garbled ns/net link", func(t *testing.T, f *fixture) {
+			link := filepath.Join(f.proc, "1", "ns", "net")
+			if err := os.Remove(link); err != nil {
+				t.Fatal(err)
+			}
+			symlink(t, "net:garbage", link)
+		}},
+		{"no PID 1", func(t *testing.T, f *fixture) {
+			if err := os.RemoveAll(filepath.Join(f.proc, "1")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, "root")
+			tc.break1(t, f)
+			f.process(t, 100, layouts[0].lines(fixUID, pauseID), podNetNS, 4026532100)
+			r := &Resolver{ProcRoot: f.proc, CgroupRoot: f.cgroup}
+			pod, err := r.Resolve(context.Background(), fixUID)
+			if err != nil {
+				t.Fatalf("resolve: %v", err)
+			}
+			if !pod.HostNetwork {
+				t.Errorf("the node's network namespace is unknown: the pod must count as host network")
+			}
+			if pod.HostNetworkErr == nil {
+				t.Errorf("no reason given for counting the pod as host network")
+			}
+		})
+	}
+}

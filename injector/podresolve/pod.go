@@ -1,6 +1,7 @@
 package podresolve
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -39,6 +40,10 @@ type Pod struct {
 	// namespace: the pod runs with hostNetwork and has no namespace of its
 	// own to inject into.
 	HostNetwork bool
+	// HostNetworkErr is set, with HostNetwork, when the node's network
+	// namespace could not be read: the pod cannot be told apart from the
+	// node, so it counts as host network.
+	HostNetworkErr error
 	// CgroupV2Dir is the pod's cgroup v2 directory and CgroupID its id, or
 	// empty when the pod has no cgroup v2 directory (pure cgroup v1, or the
 	// cgroupfs driver on a hybrid host).
@@ -67,8 +72,9 @@ func (p *Pod) Container(id string) []Process {
 	return out
 }
 
-// pickNetNS sets NetNS to the namespace most processes share.
-func (p *Pod) pickNetNS(hostNetNS uint64) {
+// pickNetNS sets NetNS to the namespace most processes share, and
+// HostNetwork when that is the node's or the node's is unknown (hostErr).
+func (p *Pod) pickNetNS(hostNetNS uint64, hostErr error) {
 	sort.Slice(p.Processes, func(i, j int) bool { return p.Processes[i].PID < p.Processes[j].PID })
 	count := map[uint64]int{}
 	for _, proc := range p.Processes {
@@ -80,7 +86,11 @@ func (p *Pod) pickNetNS(hostNetNS uint64) {
 			best, p.NetNS, p.NetNSPID = count[proc.NetNS], proc.NetNS, proc.PID
 		}
 	}
-	p.HostNetwork = hostNetNS != 0 && p.NetNS == hostNetNS
+	p.HostNetwork = hostErr != nil || hostNetNS == 0 || p.NetNS == hostNetNS
+	p.HostNetworkErr = hostErr
+	if hostErr == nil && hostNetNS == 0 {
+		p.HostNetworkErr = errors.New("cannot tell whether the pod uses the node's network namespace: PID 1's reads as inode 0")
+	}
 }
 
 // dirInode returns the inode of a directory: the cgroup id of a cgroup v2

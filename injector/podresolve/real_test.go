@@ -28,7 +28,9 @@ func TestResolveRealProcesses(t *testing.T) {
 	if filepath.Base(v2) == "unified" {
 		cgroupRoot = filepath.Dir(v2)
 	}
-	r := &podresolve.Resolver{CgroupRoot: cgroupRoot}
+	// This test process runs in the node's network namespace; PID 1's may
+	// be unreadable in a sandbox (and then every pod counts as host network).
+	r := &podresolve.Resolver{CgroupRoot: cgroupRoot, HostNetNSPath: "/proc/self/ns/net"}
 	if got := r.CgroupV2Root(); got != v2 {
 		t.Fatalf("cgroup v2 root: got %q, want %q", got, v2)
 	}

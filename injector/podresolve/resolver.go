@@ -32,6 +32,17 @@ type Resolver struct {
 	// /sys/fs/cgroup). The cgroup v2 hierarchy is CgroupRoot itself on
 	// unified hosts and CgroupRoot/unified on hybrid ones.
 	CgroupRoot string
+	// HostNetNSPath is a link to the node's network namespace, against
+	// which pods are told host network (default <ProcRoot>/1/ns/net). When
+	// it cannot be read every pod counts as host network.
+	HostNetNSPath string
+}
+
+func (r *Resolver) hostNetNSPath() string {
+	if r.HostNetNSPath == "" {
+		return filepath.Join(r.procRoot(), "1", "ns", "net")
+	}
+	return r.HostNetNSPath
 }
 
 func (r *Resolver) procRoot() string {
@@ -70,7 +81,11 @@ func (r *Resolver) Snapshot(ctx context.Context) (*Snapshot, error) {
 		return nil, fmt.Errorf("list processes in %s: %w", proc, err)
 	}
 	s := &Snapshot{r: r, v2root: r.CgroupV2Root(), pods: map[string]*Pod{}}
-	s.hostNetNS, _ = nsInode(filepath.Join(proc, "1", "ns", "net"))
+	// The hostNetwork guard needs the node's namespace: without it, every
+	// pod counts as host network (fail closed), never the reverse.
+	if s.hostNetNS, err = nsInode(r.hostNetNSPath()); err != nil {
+		s.hostNetErr = fmt.Errorf("cannot tell whether the pod uses the node's network namespace: %w", err)
+	}
 	for i, e := range entries {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -86,7 +101,7 @@ func (r *Resolver) Snapshot(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	for _, p := range s.pods {
-		p.pickNetNS(s.hostNetNS)
+		p.pickNetNS(s.hostNetNS, s.hostNetErr)
 	}
 	return s, nil
 }
@@ -105,7 +120,9 @@ type Snapshot struct {
 	r         *Resolver
 	v2root    string
 	hostNetNS uint64
-	pods      map[string]*Pod
+	// hostNetErr is why hostNetNS is unknown.
+	hostNetErr error
+	pods       map[string]*Pod
 }
 
 // Pod returns the pod with this UID, or an error wrapping ErrPodNotFound.

@@ -1,0 +1,32 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/temblor-dev/temblor/injector/podresolve"
+)
+
+// heldNetNS is an open handle on a target pod's network namespace. The
+// agent attaches, sweeps and retries a failed teardown through it, so that
+// the namespace is the one resolved even after the process through which
+// it was opened exited and its PID was reused.
+type heldNetNS struct {
+	f *os.File
+}
+
+// openNetNS opens pod's network namespace.
+func openNetNS(pod *podresolve.Pod) (*heldNetNS, error) {
+	f, err := os.Open(pod.NetNSPath())
+	if err != nil {
+		return nil, fmt.Errorf("open network namespace of pod %s: %w", pod.UID, err)
+	}
+	return &heldNetNS{f: f}, nil
+}
+
+// path names the namespace through the agent's own descriptor.
+func (h *heldNetNS) path() string {
+	return fmt.Sprintf("/proc/self/fd/%d", h.f.Fd())
+}
+
+func (h *heldNetNS) close() { h.f.Close() }
