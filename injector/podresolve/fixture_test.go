@@ -397,3 +397,14 @@ func TestConmonOutOfScope(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenNSRefusesNonNamespace: a file with the right inode number that is
+// not a namespace (a forged /proc root) is refused.
+func TestOpenNSRefusesNonNamespace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "net")
+	write(t, path, "")
+	if f, err := openNS(path, inode(t, path)); err == nil {
+		f.Close()
+		t.Fatalf("a regular file was accepted as a namespace")
+	}
+}
