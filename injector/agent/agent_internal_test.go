@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,18 @@ func TestSyscallScope(t *testing.T) {
 	}
 	if _, err := syscallScope(pod, []string{"containerd://ccc"}); err == nil {
 		t.Errorf("a missing container was accepted")
+	}
+	crio := &podresolve.Pod{
+		UID: "u", NetNS: 11, CgroupV2Dir: "/cg/pod", ConmonCgroupDirs: []string{"/cg/pod/crio-conmon-aaa.scope"},
+		Processes: []podresolve.Process{
+			{PID: 1, ContainerID: "aaa", CgroupV2Dir: "/cg/pod/crio-aaa.scope"},
+			{PID: 2, ContainerID: "aaa", CgroupV2Dir: "/cg/pod/crio-aaa.scope"},
+			{PID: 3, ContainerID: "bbb", CgroupV2Dir: "/cg/pod/crio-bbb.scope"},
+		},
+	}
+	s, err = syscallScope(crio, nil)
+	if err != nil || !slices.Equal(s.CgroupPaths, []string{"/cg/pod/crio-aaa.scope", "/cg/pod/crio-bbb.scope"}) {
+		t.Errorf("CRI-O pod with conmon: got %+v, %v, want the containers' directories, not the pod's", s, err)
 	}
 	v1 := &podresolve.Pod{UID: "u", NetNS: 11}
 	if s, err := syscallScope(v1, nil); err != nil || len(s.NetNSInodes) != 1 || s.NetNSInodes[0] != 11 {

@@ -167,7 +167,12 @@ func syscallScope(pod *podresolve.Pod, containerIDs []string) (sysfault.Scope, e
 	if len(containerIDs) == 0 {
 		switch {
 		case pod.CgroupV2Dir != "":
-			s.CgroupPaths = []string{pod.CgroupV2Dir}
+			// Not the pod directory itself when CRI-O's conmon is below it.
+			dirs, err := pod.SyscallCgroupDirs()
+			if err != nil {
+				return s, err
+			}
+			s.CgroupPaths = dirs
 		case !pod.HostNetwork:
 			s.NetNSInodes = []uint64{pod.NetNS}
 		case pod.HostNetworkErr != nil:

@@ -12,16 +12,17 @@ import (
 // the namespace is the one resolved even after the process through which
 // it was opened exited and its PID was reused.
 type heldNetNS struct {
-	f *os.File
+	f     *os.File
+	inode uint64
 }
 
-// openNetNS opens pod's network namespace.
+// openNetNS opens pod's network namespace, checked to be the one resolved.
 func openNetNS(pod *podresolve.Pod) (*heldNetNS, error) {
-	f, err := os.Open(pod.NetNSPath())
+	f, err := pod.OpenNetNS()
 	if err != nil {
 		return nil, fmt.Errorf("open network namespace of pod %s: %w", pod.UID, err)
 	}
-	return &heldNetNS{f: f}, nil
+	return &heldNetNS{f: f, inode: pod.NetNS}, nil
 }
 
 // path names the namespace through the agent's own descriptor.

@@ -350,3 +350,61 @@ func TestHostNetworkUnknownFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestConmonOutOfScope: CRI-O's conmon lives in crio-conmon-<id>.scope
+// inside the pod's cgroup, in the node's namespaces. No target key may come
+// from it: not its namespaces, and no cgroup directory whose subtree holds
+// its cgroup.
+func TestConmonOutOfScope(t *testing.T) {
+	for _, l := range layouts {
+		if !strings.Contains(l.name, "crio") {
+			continue
+		}
+		t.Run(l.name, func(t *testing.T) {
+			f := newFixture(t, l.v2)
+			podDir := filepath.Join(f.v2root, l.v2Pod(fixUID))
+			conmonDir := filepath.Join(podDir, "crio-conmon-"+appID+".scope")
+			for _, d := range []string{filepath.Join(podDir, l.v2Container(pauseID)), filepath.Join(podDir, l.v2Container(appID)), conmonDir} {
+				mkdir(t, d)
+			}
+			f.process(t, 100, l.lines(fixUID, pauseID), podNetNS, 4026532100)
+			f.process(t, 101, l.lines(fixUID, appID), podNetNS, 4026532101)
+			conmon := strings.Replace(l.lines(fixUID, appID), "crio-"+appID, "crio-conmon-"+appID, 1)
+			f.process(t, 99, conmon, hostNetNS, 4026531841)
+
+			r := &Resolver{ProcRoot: f.proc, CgroupRoot: f.cgroup}
+			pod, err := r.Resolve(context.Background(), fixUID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range pod.Processes {
+				if p.PID == 99 || p.NetNS == hostNetNS || p.MntNS == 4026531841 {
+					t.Errorf("conmon's process or namespaces are part of the pod: %+v", p)
+				}
+			}
+			dirs, err := pod.SyscallCgroupDirs()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(dirs) != 2 {
+				t.Errorf("scope directories: got %v, want the two containers'", dirs)
+			}
+			for _, d := range dirs {
+				if rel, err := filepath.Rel(d, conmonDir); err == nil && !strings.HasPrefix(rel, "..") {
+					t.Errorf("scope directory %s holds conmon's cgroup %s in its subtree", d, conmonDir)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenNSRefusesNonNamespace: a file with the right inode number that is
+// not a namespace (a forged /proc root) is refused.
+func TestOpenNSRefusesNonNamespace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "net")
+	write(t, path, "")
+	if f, err := openNS(path, inode(t, path)); err == nil {
+		f.Close()
+		t.Fatalf("a regular file was accepted as a namespace")
+	}
+}

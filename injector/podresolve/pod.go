@@ -49,6 +49,12 @@ type Pod struct {
 	// cgroupfs driver on a hybrid host).
 	CgroupV2Dir string
 	CgroupID    uint64
+	// ConmonCgroupDirs are CRI-O's conmon cgroups found below CgroupV2Dir:
+	// conmon is no part of the pod, so no scope may hold them.
+	ConmonCgroupDirs []string
+	// conmonUnknown is set when CgroupV2Dir could not be listed: it may
+	// hold conmon.
+	conmonUnknown bool
 
 	procRoot string
 }

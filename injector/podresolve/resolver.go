@@ -102,6 +102,7 @@ func (r *Resolver) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 	for _, p := range s.pods {
 		p.pickNetNS(s.hostNetNS, s.hostNetErr)
+		p.findConmon()
 	}
 	return s, nil
 }
