@@ -115,7 +115,7 @@ func createFault(ns, name, node string, expiry time.Time, act chaosv1.FaultActio
 	f := &chaosv1.Fault{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Spec: chaosv1.FaultSpec{
-			Selector:    chaosv1.PodSelector{MatchLabels: map[string]string{"app": "test"}},
+			Selector:    chaosv1.PodSelector{MatchLabels: map[string]chaosv1.SelectorValue{"app": "test"}},
 			Duration:    metav1.Duration{Duration: time.Minute},
 			FaultAction: act,
 		},
