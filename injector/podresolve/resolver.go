@@ -33,16 +33,34 @@ type Resolver struct {
 	// unified hosts and CgroupRoot/unified on hybrid ones.
 	CgroupRoot string
 	// HostNetNSPath is a link to the node's network namespace, against
-	// which pods are told host network (default <ProcRoot>/1/ns/net). When
-	// it cannot be read every pod counts as host network.
+	// which pods are told host network. By default PID 1's link, or, when
+	// that cannot be read (a sandboxed init), kthreadd's (PID 2): kernel
+	// threads always run in the initial network namespace, the node's.
+	// When neither can be read every pod counts as host network.
 	HostNetNSPath string
 }
 
-func (r *Resolver) hostNetNSPath() string {
-	if r.HostNetNSPath == "" {
-		return filepath.Join(r.procRoot(), "1", "ns", "net")
+// hostNetNS returns the inode of the node's network namespace.
+func (r *Resolver) hostNetNS() (uint64, error) {
+	if r.HostNetNSPath != "" {
+		return nsInode(r.HostNetNSPath)
 	}
-	return r.HostNetNSPath
+	ino, err := nsInode(filepath.Join(r.procRoot(), "1", "ns", "net"))
+	if err == nil {
+		return ino, nil
+	}
+	ino, err2 := nsInode(filepath.Join(r.procRoot(), "2", "ns", "net"))
+	if err2 == nil && r.isKthreadd(2) {
+		return ino, nil
+	}
+	return 0, errors.Join(err, err2)
+}
+
+// isKthreadd reports whether pid is the kernel thread spawner, whose
+// network namespace is always the initial one.
+func (r *Resolver) isKthreadd(pid int) bool {
+	comm, err := os.ReadFile(filepath.Join(r.procRoot(), strconv.Itoa(pid), "comm"))
+	return err == nil && strings.TrimSpace(string(comm)) == "kthreadd"
 }
 
 func (r *Resolver) procRoot() string {
@@ -83,7 +101,7 @@ func (r *Resolver) Snapshot(ctx context.Context) (*Snapshot, error) {
 	s := &Snapshot{r: r, v2root: r.CgroupV2Root(), pods: map[string]*Pod{}}
 	// The hostNetwork guard needs the node's namespace: without it, every
 	// pod counts as host network (fail closed), never the reverse.
-	if s.hostNetNS, err = nsInode(r.hostNetNSPath()); err != nil {
+	if s.hostNetNS, err = r.hostNetNS(); err != nil {
 		s.hostNetErr = fmt.Errorf("cannot tell whether the pod uses the node's network namespace: %w", err)
 	}
 	for i, e := range entries {
