@@ -2,10 +2,12 @@ package local
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
@@ -25,8 +27,18 @@ func ParseFault(data []byte) (*chaosv1.Fault, error) {
 	if docs := SplitDocuments(data); len(docs) > 1 {
 		return nil, fmt.Errorf("parse fault: %d YAML documents, want one", len(docs))
 	}
+	// Field names are matched case-sensitively, as the API server does:
+	// encoding/json (behind yaml.UnmarshalStrict) would take "speC" for spec.
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse fault: %w", err)
+	}
 	f := &chaosv1.Fault{}
-	if err := yaml.UnmarshalStrict(data, f); err != nil {
+	strict, err := kjson.UnmarshalStrict(js, f)
+	if err != nil {
+		return nil, fmt.Errorf("parse fault: %w", err)
+	}
+	if err := errors.Join(strict...); err != nil {
 		return nil, fmt.Errorf("parse fault: %w", err)
 	}
 	if f.Kind != "" && f.Kind != "Fault" {

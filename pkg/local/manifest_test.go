@@ -38,6 +38,7 @@ spec:
 		"wrong kind":                           "kind: Pod\nspec: {duration: 1s, network: {type: Drop}}",
 		"two documents":                        "spec: {duration: 1s, network: {type: Drop}}\n---\nspec: {duration: 1s, network: {type: Drop}}",
 		"two documents split by an end marker": "spec: {duration: 1s, network: {type: Drop}}\n...\nspec: {duration: 1s, syscall: {syscalls: [read], errno: EIO}}",
+		"field name in another case":           "speC: {durAtion: 10s, network: {type: Drop}}",
 		"duration above 24h":                   "spec: {duration: 25h, network: {type: Drop}}",
 		"duration below 1s":                    "spec: {duration: 500ms, network: {type: Drop}}",
 	} {
