@@ -117,7 +117,7 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 	}
 	var att Attached
 	if err == nil {
-		att, t.netns, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
+		att, t.netns, t.nsKeys, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
 	}
 	if err != nil {
 		t.state, t.message = chaosv1.TargetFailed, truncate(err.Error(), maxMessage)
@@ -129,33 +129,33 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 }
 
 // attach attaches act to pod. A network fault's namespace is returned held
-// open with its attachment.
-func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, *heldNetNS, error) {
+// open with its attachment, and the namespaces the attachment is keyed by.
+func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, *heldNetNS, []nsKey, error) {
 	if act.network != nil {
 		if pod.HostNetworkErr != nil {
-			return nil, nil, fmt.Errorf("refusing a network fault that could hit the whole node: %w", pod.HostNetworkErr)
+			return nil, nil, nil, fmt.Errorf("refusing a network fault that could hit the whole node: %w", pod.HostNetworkErr)
 		}
 		if pod.HostNetwork {
-			return nil, nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
+			return nil, nil, nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
 		}
 		ns, err := openNetNS(pod)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		a.sweepLegacy(ctx, pod.NetNS, ns.path())
 		att, err := a.AttachNetwork(ctx, ns.path(), *act.network)
 		if err != nil {
 			ns.close()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return att, ns, nil
+		return att, ns, []nsKey{{"net", ns.inode}}, nil
 	}
 	scope, err := syscallScope(pod, containerIDs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	att, err := a.AttachSyscall(ctx, scope, *act.syscall)
-	return att, nil, err
+	return att, nil, scopeKeys(scope), err
 }
 
 // syscallScope limits a syscall fault to the pod's (or the listed
@@ -251,9 +251,16 @@ func (a *Agent) refresh(ctx context.Context, f *fault) {
 			continue
 		}
 		if snap != nil {
-			if _, err := snap.Pod(t.spec.PodUID); errors.Is(err, podresolve.ErrPodNotFound) {
+			pod, err := snap.Pod(t.spec.PodUID)
+			if errors.Is(err, podresolve.ErrPodNotFound) {
 				a.closeGone(ctx, t)
 				continue
+			}
+			if err == nil {
+				if gone := goneNamespaces(t, pod); len(gone) > 0 {
+					a.closeStale(ctx, t, gone)
+					continue
+				}
 			}
 		}
 		c, err := t.att.Counters()
