@@ -132,6 +132,8 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 // open with its attachment, and the namespaces the attachment is keyed by.
 func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, *heldNetNS, []nsKey, error) {
 	if act.network != nil {
+		a.sweepMu.RLock()
+		defer a.sweepMu.RUnlock()
 		if pod.HostNetworkErr != nil {
 			return nil, nil, nil, fmt.Errorf("refusing a network fault that could hit the whole node: %w", pod.HostNetworkErr)
 		}
@@ -215,6 +217,8 @@ func (a *Agent) sweepLegacy(ctx context.Context, inode uint64, path string) {
 // sweepTargets removes legacy tc leftovers from the namespaces of fi's
 // target pods, for a network fault this process has not attached yet.
 func (a *Agent) sweepTargets(ctx context.Context, fi *chaosv1.FaultInjection) {
+	a.sweepMu.RLock()
+	defer a.sweepMu.RUnlock()
 	snap, err := a.Resolver.Snapshot(ctx)
 	if err != nil {
 		log.FromContext(ctx).Info("Could not scan processes for legacy tc cleanup", "error", err.Error())
