@@ -24,6 +24,9 @@ const (
 	maxMethod  = 128
 )
 
+// verifyTimeout bounds the read of the owning Fault before an attach.
+const verifyTimeout = 10 * time.Second
+
 // action is a FaultInjection's action converted for the injectors.
 type action struct {
 	network *network.Config
@@ -50,12 +53,24 @@ func (a *Agent) convert(fi *chaosv1.FaultInjection) (action, error) {
 // error reading the Fault is returned, to retry.
 func (a *Agent) inject(ctx context.Context, fi *chaosv1.FaultInjection, f *fault) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.injected || f.ended != endNone {
+	pending := !f.injected && f.ended == endNone
+	f.mu.Unlock()
+	if !pending {
 		return nil
 	}
+	// Read the Fault without f's lock: the deadline timer must never wait
+	// on the API server.
+	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	verr := a.verifyOrder(vctx, fi)
+	cancel()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.injected || f.ended != endNone {
+		return nil // ended meanwhile
+	}
 	l := log.FromContext(ctx)
-	if err := a.verifyOrder(ctx, fi); err != nil {
+	if err := verr; err != nil {
 		r := asRefusal(err)
 		if r == nil {
 			return fmt.Errorf("verify fault injection against its fault: %w", err)
