@@ -68,6 +68,10 @@ type Agent struct {
 	AttachNetwork NetworkAttacher
 	AttachSyscall SyscallAttacher
 	CleanupLegacy func(ctx context.Context, nsPath string) error
+	// SweepPod limits the start-up sweep of legacy tc filters to the pods
+	// it accepts; nil sweeps every pod. Tests on a shared host use it to
+	// keep to their own fake pods.
+	SweepPod func(pod *podresolve.Pod) bool
 
 	mu     sync.Mutex
 	base   context.Context // the manager's, for timers
@@ -75,6 +79,9 @@ type Agent struct {
 	// cleaned holds the network namespaces already swept of legacy tc
 	// filters by this process, before its first attach there.
 	cleaned map[uint64]bool
+	// sweepMu is held by the start-up sweep; network attaches take it for
+	// reading, so that the sweep never removes a filter just attached.
+	sweepMu sync.RWMutex
 	events  chan event.TypedGenericEvent[*chaosv1.FaultInjection]
 	// disconnected is set by the dead-man switch while the API server is
 	// out of reach for longer than the grace.
@@ -102,6 +109,9 @@ func (a *Agent) SetupWithManager(mgr manager.Manager) error {
 		a.Probe = probe
 	}
 	registerMetrics()
+	if err := mgr.Add(manager.RunnableFunc(a.sweepNode)); err != nil {
+		return fmt.Errorf("set up start-up sweep: %w", err)
+	}
 	if err := mgr.Add(manager.RunnableFunc(a.runDeadman)); err != nil {
 		return fmt.Errorf("set up dead-man switch: %w", err)
 	}

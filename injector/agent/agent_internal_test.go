@@ -111,3 +111,25 @@ func TestTruncate(t *testing.T) {
 		t.Errorf("truncate: got %d bytes", len(got))
 	}
 }
+
+// TestGoneNamespaces: a key whose namespace no process of the pod holds any
+// more is stale (its inode may be reused by a new pod) and must be found.
+func TestGoneNamespaces(t *testing.T) {
+	pod := &podresolve.Pod{UID: "u", NetNS: 11, Processes: []podresolve.Process{
+		{PID: 1, NetNS: 11, MntNS: 21}, {PID: 2, NetNS: 11, MntNS: 22},
+	}}
+	live := &target{nsKeys: []nsKey{{"net", 11}, {"mnt", 21}, {"mnt", 22}}}
+	if got := goneNamespaces(live, pod); len(got) != 0 {
+		t.Errorf("live keys reported gone: %v", got)
+	}
+	stale := &target{nsKeys: []nsKey{{"net", 12}, {"mnt", 21}, {"mnt", 23}}}
+	got := goneNamespaces(stale, pod)
+	if !slices.Equal(got, []nsKey{{"net", 12}, {"mnt", 23}}) {
+		t.Errorf("stale keys: got %v, want net 12 and mnt 23", got)
+	}
+	// A mount namespace inode held as a network one is not a match.
+	crossed := &target{nsKeys: []nsKey{{"net", 21}}}
+	if got := goneNamespaces(crossed, pod); len(got) != 1 {
+		t.Errorf("a key matched a namespace of another kind: %v", got)
+	}
+}

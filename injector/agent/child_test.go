@@ -32,7 +32,7 @@ func writeChildConfig(networkMethod string) string {
 	dir := GinkgoT().TempDir()
 	for name, data := range map[string][]byte{
 		"host": []byte(cfg.Host), "ca.crt": cfg.CAData, "tls.crt": cfg.CertData, "tls.key": cfg.KeyData,
-		"cgroup-root": []byte(cgroupRoot), "network-method": []byte(networkMethod),
+		"cgroup-root": []byte(cgroupRoot), "network-method": []byte(networkMethod), "pod-root": []byte(podRoot),
 	} {
 		Expect(os.WriteFile(filepath.Join(dir, name), data, 0o600)).To(Succeed())
 	}
@@ -76,6 +76,7 @@ func runChildAgent(dir string) int {
 		SyscallBackend: sysfault.Cgroup,
 		StatusInterval: statusInterval,
 		APIServerGrace: 30 * time.Second,
+		SweepPod:       ownFakePod(string(read("pod-root"))),
 	}
 	mgr, err := agent.NewManager(cfg, a, agent.ManagerOptions{MetricsBindAddress: "0"})
 	if err != nil {

@@ -101,6 +101,15 @@ var _ = Describe("A forged FaultInjection", Label("syscall", "security"), func()
 		expectRefused(fi, agent.ReasonTargetNotOrdered)
 	})
 
+	It("is refused when its Fault lists the target on another node", func(ctx SpecContext) {
+		t := target(pod, "web-0")
+		d := deadline()
+		fault := createFault("default", uniqueName("forged-node"), nodeB, d, connectRefused, t)
+		fi := injectionFor(fault, nodeA, d, t)
+		create(ctx, fi)
+		expectRefused(fi, agent.ReasonTargetNotOrdered)
+	})
+
 	It("is refused when a target is in another namespace", func(ctx SpecContext) {
 		t := target(pod, "coredns-0")
 		t.Namespace = "kube-system"

@@ -24,6 +24,9 @@ const (
 	maxMethod  = 128
 )
 
+// verifyTimeout bounds the read of the owning Fault before an attach.
+const verifyTimeout = 10 * time.Second
+
 // action is a FaultInjection's action converted for the injectors.
 type action struct {
 	network *network.Config
@@ -50,12 +53,24 @@ func (a *Agent) convert(fi *chaosv1.FaultInjection) (action, error) {
 // error reading the Fault is returned, to retry.
 func (a *Agent) inject(ctx context.Context, fi *chaosv1.FaultInjection, f *fault) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.injected || f.ended != endNone {
+	pending := !f.injected && f.ended == endNone
+	f.mu.Unlock()
+	if !pending {
 		return nil
 	}
+	// Read the Fault without f's lock: the deadline timer must never wait
+	// on the API server.
+	vctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	verr := a.verifyOrder(vctx, fi)
+	cancel()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.injected || f.ended != endNone {
+		return nil // ended meanwhile
+	}
 	l := log.FromContext(ctx)
-	if err := a.verifyOrder(ctx, fi); err != nil {
+	if err := verr; err != nil {
 		r := asRefusal(err)
 		if r == nil {
 			return fmt.Errorf("verify fault injection against its fault: %w", err)
@@ -117,7 +132,7 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 	}
 	var att Attached
 	if err == nil {
-		att, t.netns, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
+		att, t.netns, t.nsKeys, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
 	}
 	if err != nil {
 		t.state, t.message = chaosv1.TargetFailed, truncate(err.Error(), maxMessage)
@@ -129,33 +144,35 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 }
 
 // attach attaches act to pod. A network fault's namespace is returned held
-// open with its attachment.
-func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, *heldNetNS, error) {
+// open with its attachment, and the namespaces the attachment is keyed by.
+func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, *heldNetNS, []nsKey, error) {
 	if act.network != nil {
+		a.sweepMu.RLock()
+		defer a.sweepMu.RUnlock()
 		if pod.HostNetworkErr != nil {
-			return nil, nil, fmt.Errorf("refusing a network fault that could hit the whole node: %w", pod.HostNetworkErr)
+			return nil, nil, nil, fmt.Errorf("refusing a network fault that could hit the whole node: %w", pod.HostNetworkErr)
 		}
 		if pod.HostNetwork {
-			return nil, nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
+			return nil, nil, nil, errors.New("the pod uses the node's network namespace (hostNetwork): refusing a network fault that would hit the whole node")
 		}
 		ns, err := openNetNS(pod)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		a.sweepLegacy(ctx, pod.NetNS, ns.path())
 		att, err := a.AttachNetwork(ctx, ns.path(), *act.network)
 		if err != nil {
 			ns.close()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return att, ns, nil
+		return att, ns, []nsKey{{"net", ns.inode}}, nil
 	}
 	scope, err := syscallScope(pod, containerIDs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	att, err := a.AttachSyscall(ctx, scope, *act.syscall)
-	return att, nil, err
+	return att, nil, scopeKeys(scope), err
 }
 
 // syscallScope limits a syscall fault to the pod's (or the listed
@@ -215,6 +232,8 @@ func (a *Agent) sweepLegacy(ctx context.Context, inode uint64, path string) {
 // sweepTargets removes legacy tc leftovers from the namespaces of fi's
 // target pods, for a network fault this process has not attached yet.
 func (a *Agent) sweepTargets(ctx context.Context, fi *chaosv1.FaultInjection) {
+	a.sweepMu.RLock()
+	defer a.sweepMu.RUnlock()
 	snap, err := a.Resolver.Snapshot(ctx)
 	if err != nil {
 		log.FromContext(ctx).Info("Could not scan processes for legacy tc cleanup", "error", err.Error())
@@ -251,9 +270,16 @@ func (a *Agent) refresh(ctx context.Context, f *fault) {
 			continue
 		}
 		if snap != nil {
-			if _, err := snap.Pod(t.spec.PodUID); errors.Is(err, podresolve.ErrPodNotFound) {
+			pod, err := snap.Pod(t.spec.PodUID)
+			if errors.Is(err, podresolve.ErrPodNotFound) {
 				a.closeGone(ctx, t)
 				continue
+			}
+			if err == nil {
+				if gone := goneNamespaces(t, pod); len(gone) > 0 {
+					a.closeStale(ctx, t, gone)
+					continue
+				}
 			}
 		}
 		c, err := t.att.Counters()

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -31,3 +32,18 @@ func (h *heldNetNS) path() string {
 }
 
 func (h *heldNetNS) close() { h.f.Close() }
+
+// sweepNetNS removes Temblor's legacy tc filters from the namespace that
+// open returns (checked to be inode).
+func (a *Agent) sweepNetNS(ctx context.Context, open func() (*os.File, error), inode uint64) error {
+	f, err := open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := &heldNetNS{f: f, inode: inode}
+	if err := a.CleanupLegacy(ctx, h.path()); err != nil {
+		return fmt.Errorf("sweep network namespace %d: %w", inode, err)
+	}
+	return nil
+}

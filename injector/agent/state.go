@@ -56,6 +56,9 @@ type target struct {
 	att     Attached
 	// counters is the last reading, kept after the attachment is closed.
 	counters chaosv1.Counters
+	// nsKeys are the namespaces the attachment is keyed by; it is
+	// released when one is gone.
+	nsKeys []nsKey
 	// closeFailed is set while closing att failed; att is kept to retry.
 	closeFailed bool
 	// netns is the network namespace of a network fault's attachment, held

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,6 +125,7 @@ func startAgentA() {
 		StatusInterval: statusInterval,
 		APIServerGrace: testGrace,
 		AttachSyscall:  attachLog.wrap(agent.AttachSyscall),
+		SweepPod:       ownFakePod(podRoot),
 	}
 	mgr, err := agent.NewManager(acfg, agentA, agent.ManagerOptions{MetricsBindAddress: "0"})
 	Expect(err).NotTo(HaveOccurred())
@@ -151,6 +153,13 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
+
+// ownFakePod accepts the fake pods below root only: the host is shared (a
+// real cluster may run on it), and an agent's start-up sweep must not touch
+// other suites' pods.
+func ownFakePod(root string) func(*podresolve.Pod) bool {
+	return func(p *podresolve.Pod) bool { return strings.HasPrefix(p.CgroupV2Dir, root+"/") }
+}
 
 func skipOrFail(msg string) {
 	if testutil.InCI() {

@@ -1,0 +1,56 @@
+package agent_test
+
+import (
+	"context"
+	"net"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/injector/convert"
+	"github.com/temblor-dev/temblor/injector/netns"
+	"github.com/temblor-dev/temblor/injector/network"
+	"github.com/temblor-dev/temblor/injector/podresolve/podresolvetest"
+)
+
+var _ = Describe("An agent start", Ordered, Label("network", "restart"), func() {
+	It("sweeps legacy tc filters of no live FaultInjection from every pod namespace of the node", func(ctx SpecContext) {
+		Expect(temblorBPF()).To(BeEmpty())
+		a, b := vethPair()
+		podresolvetest.New(GinkgoT(), podRoot, podresolvetest.Options{NetNS: a})
+		var rx, tx *net.UDPConn
+		Expect(netns.Do(b, func() (err error) {
+			rx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: 9997})
+			return err
+		})).To(Succeed())
+		DeferCleanup(rx.Close)
+		Expect(netns.Do(a, func() (err error) {
+			tx, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: 9997})
+			return err
+		})).To(Succeed())
+		DeferCleanup(tx.Close)
+
+		By("leaving a legacy filter behind, as an agent that died after its FaultInjection was abandoned would")
+		cfg, err := convert.Network(&chaosv1.NetworkAction{
+			Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "100", Protocol: chaosv1.ProtocolUDP,
+		})
+		Expect(err).NotTo(HaveOccurred())
+		cfg.Method = network.MethodNetlinkTC
+		att, err := network.Attach(context.Background(), a, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		GinkgoWriter.Printf("leaked: %v\n", att.Methods())
+		// Dropped without Close: the cls_bpf filter keeps its program.
+		att = nil
+		Expect(received(tx, rx, 5)).To(BeZero())
+
+		By("starting an agent that has no FaultInjection for the pod")
+		started := time.Now()
+		child := startChild(writeChildConfig("auto"))
+		DeferCleanup(func() { stopChild(child) })
+		Eventually(func() int { return received(tx, rx, 5) }).WithTimeout(20 * time.Second).Should(Equal(5))
+		GinkgoWriter.Printf("MEASURE start-up sweep: traffic flows %s after the agent started\n", time.Since(started))
+		expectNoTemblorBPF()
+	})
+})
