@@ -114,12 +114,16 @@ func (r *FaultReconciler) run(ctx context.Context, fault *chaosv1.Fault) (ctrl.R
 		r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, chaosv1.ReasonInvalidSpec, "Inject", "Stopped fault: %s", why)
 		return ctrl.Result{}, reconcile.TerminalError(errors.New(why))
 	}
-	if err := r.ensureInjections(ctx, fault); err != nil {
+	conflicts, err := r.ensureInjections(ctx, fault)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
+	known := meta.FindStatusCondition(fault.Status.Conditions, chaosv1.ConditionInjected)
+	alreadyReported := known != nil && known.Reason == chaosv1.ReasonInjectionConflict
 	if err := r.aggregate(ctx, fault); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.reportConflicts(fault, conflicts, alreadyReported)
 	fault.Status.TimeLeft = formatTimeLeft(left)
 	return ctrl.Result{RequeueAfter: min(left, r.StatusRefresh)}, nil
 }

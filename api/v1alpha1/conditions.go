@@ -44,6 +44,9 @@ const (
 	ReasonPartiallyInjected = "PartiallyInjected"
 	// ReasonInjectionFailed: no target could be injected.
 	ReasonInjectionFailed = "InjectionFailed"
+	// ReasonInjectionConflict: a FaultInjection of the same name exists and
+	// is not controlled by this Fault, so its node gets nothing.
+	ReasonInjectionConflict = "InjectionConflict"
 	// ReasonExpired: the duration ended and everything was removed.
 	ReasonExpired = "Expired"
 	// ReasonTearingDown: waiting for the agents to confirm teardown.
