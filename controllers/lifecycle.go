@@ -145,6 +145,15 @@ func (r *FaultReconciler) expire(ctx context.Context, fault *chaosv1.Fault) (ctr
 			fmt.Sprintf("expired; waiting for %d node agents to confirm teardown", remaining))
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
+	if fault.Status.FirstInjectedTime == nil {
+		msg := "no target was injected before the fault expired: no agent reported an injection within the duration; nothing was tested"
+		fault.Status.Phase = chaosv1.FaultFailed
+		r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionFalse, chaosv1.ReasonNeverInjected, msg)
+		r.setCondition(fault, chaosv1.ConditionCompleted, metav1.ConditionTrue, chaosv1.ReasonNeverInjected, msg)
+		r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, chaosv1.ReasonNeverInjected, "Expire", "Fault expired without injecting: %s", msg)
+		log.FromContext(ctx).Info("Expired fault that never injected")
+		return ctrl.Result{}, nil
+	}
 	fault.Status.Phase = chaosv1.FaultSucceeded
 	r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionFalse, chaosv1.ReasonExpired, "the fault expired and was removed")
 	r.setCondition(fault, chaosv1.ConditionCompleted, metav1.ConditionTrue, chaosv1.ReasonExpired, "the fault expired and every node confirmed teardown")

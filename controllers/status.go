@@ -106,6 +106,10 @@ func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) e
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].NodeName < nodes[j].NodeName })
 	fault.Status.Nodes = nodes
 	fault.Status.Counters = counters
+	if injected > 0 && fault.Status.FirstInjectedTime == nil {
+		now := metav1.NewMicroTime(r.Clock.Now())
+		fault.Status.FirstInjectedTime = &now
+	}
 	if len(injections) == 0 {
 		return nil // all torn down: keep the last word on injection
 	}

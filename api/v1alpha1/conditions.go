@@ -49,6 +49,9 @@ const (
 	ReasonInjectionConflict = "InjectionConflict"
 	// ReasonExpired: the duration ended and everything was removed.
 	ReasonExpired = "Expired"
+	// ReasonNeverInjected: the fault expired and was removed, but no agent
+	// ever reported a target injected: nothing was tested.
+	ReasonNeverInjected = "NeverInjected"
 	// ReasonTearingDown: waiting for the agents to confirm teardown.
 	ReasonTearingDown = "TearingDown"
 	// ReasonAPIServerUnreachable: the agent withdrew the fault on its own.
