@@ -62,7 +62,8 @@ var _ = Describe("Fault reconciler", func() {
 				items := injectionsOf(ctx, g, f)
 				g.Expect(items).To(HaveLen(2))
 				for _, fi := range items {
-					g.Expect(fi.Name).To(Equal(f.Name + "-" + fi.Spec.NodeName))
+					g.Expect(fi.Name).To(Equal(chaosv1.FaultInjectionName(f.Name, fi.Spec.NodeName)))
+					g.Expect(fi.Name).To(HavePrefix(f.Name + "-" + fi.Spec.NodeName + "-"))
 					g.Expect(fi.Labels).To(HaveKeyWithValue(chaosv1.LabelNode, fi.Spec.NodeName))
 					g.Expect(fi.Finalizers).To(ContainElement(chaosv1.Finalizer))
 					g.Expect(metav1.IsControlledBy(&fi, got)).To(BeTrue())

@@ -86,45 +86,55 @@ func (r *FaultReconciler) desiredInjections(fault *chaosv1.Fault) ([]*chaosv1.Fa
 
 // ensureInjections creates the FaultInjections that do not exist yet, with
 // bounded parallelism: a Fault over many nodes writes one object per node.
-func (r *FaultReconciler) ensureInjections(ctx context.Context, fault *chaosv1.Fault) error {
+// It returns, per node, why a node gets nothing: a FaultInjection of the
+// same name that this Fault does not control.
+func (r *FaultReconciler) ensureInjections(ctx context.Context, fault *chaosv1.Fault) (map[string]string, error) {
 	existing, err := r.listInjections(ctx, fault)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	have := make(map[string]bool, len(existing))
 	for _, fi := range existing {
-		have[fi.Name] = true
+		have[fi.Spec.NodeName] = true
 	}
 	desired, err := r.desiredInjections(fault)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var missing []*chaosv1.FaultInjection
 	for _, fi := range desired {
-		if !have[fi.Name] {
+		if !have[fi.Spec.NodeName] {
 			missing = append(missing, fi)
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return nil, nil
 	}
 
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		work = make(chan *chaosv1.FaultInjection)
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		errs      []error
+		conflicts = map[string]string{}
+		created   int
+		work      = make(chan *chaosv1.FaultInjection)
 	)
 	for range min(injectionWriters, len(missing)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for fi := range work {
-				if err := r.Client.Create(ctx, fi); err != nil && !apierrors.IsAlreadyExists(err) {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("create fault injection %s: %w", klog.KObj(fi), err))
-					mu.Unlock()
+				why, err := r.createInjection(ctx, fault, fi)
+				mu.Lock()
+				switch {
+				case err != nil:
+					errs = append(errs, err)
+				case why != "":
+					conflicts[fi.Spec.NodeName] = why
+				default:
+					created++
 				}
+				mu.Unlock()
 			}
 		}()
 	}
@@ -134,12 +144,40 @@ func (r *FaultReconciler) ensureInjections(ctx context.Context, fault *chaosv1.F
 	close(work)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return nil, err
 	}
-	log.FromContext(ctx).Info("Created fault injections", "count", len(missing))
-	r.Recorder.Eventf(fault, nil, corev1.EventTypeNormal, chaosv1.ReasonInjectionPending, "Inject",
-		"Handed %d targets to %d node agents", len(fault.Status.Targets), len(missing))
-	return nil
+	if created > 0 {
+		log.FromContext(ctx).Info("Created fault injections", "count", created)
+		r.Recorder.Eventf(fault, nil, corev1.EventTypeNormal, chaosv1.ReasonInjectionPending, "Inject",
+			"Handed targets to %d node agents", created)
+	}
+	return conflicts, nil
+}
+
+// createInjection creates fi. When a FaultInjection of that name already
+// exists and fault does not control it (by UID), it returns why the node
+// gets nothing; one that fault controls is fine (the cache was behind).
+func (r *FaultReconciler) createInjection(ctx context.Context, fault *chaosv1.Fault, fi *chaosv1.FaultInjection) (string, error) {
+	err := r.Client.Create(ctx, fi)
+	if err == nil {
+		return "", nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("create fault injection %s: %w", klog.KObj(fi), err)
+	}
+	var other chaosv1.FaultInjection
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(fi), &other); err != nil {
+		return "", fmt.Errorf("get existing fault injection %s: %w", klog.KObj(fi), err)
+	}
+	if metav1.IsControlledBy(&other, fault) {
+		return "", nil
+	}
+	owner := "no controller"
+	if ref := metav1.GetControllerOf(&other); ref != nil {
+		owner = fmt.Sprintf("controller %s %s (uid %s)", ref.Kind, ref.Name, ref.UID)
+	}
+	return fmt.Sprintf("node %s gets nothing: FaultInjection %s already exists with %s, not this Fault",
+		fi.Spec.NodeName, klog.KObj(fi), owner), nil
 }
 
 // deleteInjections deletes the fault's FaultInjections and returns how many

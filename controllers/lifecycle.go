@@ -114,12 +114,16 @@ func (r *FaultReconciler) run(ctx context.Context, fault *chaosv1.Fault) (ctrl.R
 		r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, chaosv1.ReasonInvalidSpec, "Inject", "Stopped fault: %s", why)
 		return ctrl.Result{}, reconcile.TerminalError(errors.New(why))
 	}
-	if err := r.ensureInjections(ctx, fault); err != nil {
+	conflicts, err := r.ensureInjections(ctx, fault)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
+	known := meta.FindStatusCondition(fault.Status.Conditions, chaosv1.ConditionInjected)
+	alreadyReported := known != nil && known.Reason == chaosv1.ReasonInjectionConflict
 	if err := r.aggregate(ctx, fault); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.reportConflicts(fault, conflicts, alreadyReported)
 	fault.Status.TimeLeft = formatTimeLeft(left)
 	return ctrl.Result{RequeueAfter: min(left, r.StatusRefresh)}, nil
 }
@@ -140,6 +144,15 @@ func (r *FaultReconciler) expire(ctx context.Context, fault *chaosv1.Fault) (ctr
 		r.setCondition(fault, chaosv1.ConditionCompleted, metav1.ConditionFalse, chaosv1.ReasonTearingDown,
 			fmt.Sprintf("expired; waiting for %d node agents to confirm teardown", remaining))
 		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
+	if fault.Status.FirstInjectedTime == nil {
+		msg := "no target was injected before the fault expired: no agent reported an injection within the duration; nothing was tested"
+		fault.Status.Phase = chaosv1.FaultFailed
+		r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionFalse, chaosv1.ReasonNeverInjected, msg)
+		r.setCondition(fault, chaosv1.ConditionCompleted, metav1.ConditionTrue, chaosv1.ReasonNeverInjected, msg)
+		r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, chaosv1.ReasonNeverInjected, "Expire", "Fault expired without injecting: %s", msg)
+		log.FromContext(ctx).Info("Expired fault that never injected")
+		return ctrl.Result{}, nil
 	}
 	fault.Status.Phase = chaosv1.FaultSucceeded
 	r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionFalse, chaosv1.ReasonExpired, "the fault expired and was removed")

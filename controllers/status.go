@@ -7,10 +7,56 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
 )
+
+// reportConflicts marks the nodes whose FaultInjection name is taken by a
+// foreign object: Injected False with the reason, a pending NodeStatus, and
+// a Warning Event unless the conflict was already reported.
+func (r *FaultReconciler) reportConflicts(fault *chaosv1.Fault, conflicts map[string]string, alreadyReported bool) {
+	if len(conflicts) == 0 {
+		return
+	}
+	nodes := make([]string, 0, len(conflicts))
+	for n := range conflicts {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	whys := make([]string, 0, len(nodes))
+	byNode := nodesOf(fault.Status.Targets)
+	for _, n := range nodes {
+		whys = append(whys, conflicts[n])
+		fault.Status.Nodes = setNodeStatus(fault.Status.Nodes, chaosv1.NodeStatus{
+			NodeName: n, Phase: chaosv1.InjectionPending, Targets: int32(len(byNode[n])),
+			Message: truncate(conflicts[n], 1024),
+		})
+	}
+	var injected int32
+	for _, ns := range fault.Status.Nodes {
+		injected += ns.Injected
+	}
+	msg := truncate(fmt.Sprintf("%d of %d targets injected; %s", injected, len(fault.Status.Targets), strings.Join(whys, "; ")), 32768)
+	if !alreadyReported {
+		r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, chaosv1.ReasonInjectionConflict, "Inject", "%s", truncate(msg, maxNote))
+	}
+	r.setCondition(fault, chaosv1.ConditionInjected, metav1.ConditionFalse, chaosv1.ReasonInjectionConflict, msg)
+}
+
+// setNodeStatus replaces or adds ns in nodes, kept sorted by node name.
+func setNodeStatus(nodes []chaosv1.NodeStatus, ns chaosv1.NodeStatus) []chaosv1.NodeStatus {
+	for i := range nodes {
+		if nodes[i].NodeName == ns.NodeName {
+			nodes[i] = ns
+			return nodes
+		}
+	}
+	nodes = append(nodes, ns)
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].NodeName < nodes[j].NodeName })
+	return nodes
+}
 
 // aggregate rolls the FaultInjections' agent reports up into the fault's
 // status: per-node summaries, summed counters and the Injected condition.
@@ -20,8 +66,9 @@ func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) e
 		return err
 	}
 	var (
-		injected, failed, pending, targets int32
-		problems                           []string
+		injected, failed int32
+		targets          = int32(len(fault.Status.Targets))
+		problems         []string
 	)
 	// Start from the last roll-up: a node whose FaultInjection is already
 	// gone (teardown confirmed) keeps its final counters.
@@ -46,10 +93,8 @@ func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) e
 				problems = append(problems, fmt.Sprintf("%s on %s: %s %s", ts.Name, fi.Spec.NodeName, ts.State, ts.Message))
 			}
 		}
-		pending += ns.Targets - ns.Injected - countProblems(fi)
 		ns.Message = truncate(strings.Join(nodeMessages(fi), "; "), 1024)
 		injected += ns.Injected
-		targets += ns.Targets
 		byNode[ns.NodeName] = ns
 	}
 	nodes := make([]chaosv1.NodeStatus, 0, len(byNode))
@@ -61,9 +106,16 @@ func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) e
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].NodeName < nodes[j].NodeName })
 	fault.Status.Nodes = nodes
 	fault.Status.Counters = counters
+	if injected > 0 && fault.Status.FirstInjectedTime == nil {
+		now := metav1.NewMicroTime(r.Clock.Now())
+		fault.Status.FirstInjectedTime = &now
+	}
 	if len(injections) == 0 {
 		return nil // all torn down: keep the last word on injection
 	}
+	// Targets of a node without a FaultInjection (not written yet, or its
+	// name taken) count as pending: never claim them injected.
+	pending := targets - injected - failed
 
 	switch {
 	case injected == targets:
@@ -80,16 +132,6 @@ func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) e
 			fmt.Sprintf("%d of %d targets injected, waiting for the node agents", injected, targets))
 	}
 	return nil
-}
-
-func countProblems(fi *chaosv1.FaultInjection) int32 {
-	var n int32
-	for _, ts := range fi.Status.Targets {
-		if ts.State == chaosv1.TargetFailed || ts.State == chaosv1.TargetGone {
-			n++
-		}
-	}
-	return n
 }
 
 func nodeMessages(fi *chaosv1.FaultInjection) []string {

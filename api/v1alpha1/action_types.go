@@ -183,7 +183,9 @@ type CorruptSpec struct {
 	Field CorruptField `json:"field"`
 
 	// delta is added to the length field (negative shrinks it); the result
-	// wraps within the field's width.
+	// saturates at the field's bounds: it stops at 0 and at the field's
+	// maximum (65535 for the 16-bit lengths, 15 for the TCP data offset)
+	// rather than wrapping.
 	// +optional
 	// +kubebuilder:validation:Minimum=-65535
 	// +kubebuilder:validation:Maximum=65535
@@ -230,11 +232,14 @@ type SyscallAction struct {
 	Probability Probability `json:"probability,omitempty"`
 
 	// pathPrefix limits file syscalls to files whose path starts with it,
-	// e.g. "/var/lib/data/". Backends that cannot see the path report the
-	// syscall as unsupported in status rather than failing every file.
+	// e.g. "/var/lib/data/", at most 255 bytes (the programs compare bytes,
+	// so a multi-byte UTF-8 character counts for several). Backends that
+	// cannot see the path report the syscall as unsupported in status rather
+	// than failing every file.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255
 	// +kubebuilder:validation:Pattern=`^/`
+	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 255",message="pathPrefix must be at most 255 bytes (UTF-8); multi-byte characters count for several"
 	PathPrefix string `json:"pathPrefix,omitempty"`
 }

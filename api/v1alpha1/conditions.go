@@ -44,8 +44,14 @@ const (
 	ReasonPartiallyInjected = "PartiallyInjected"
 	// ReasonInjectionFailed: no target could be injected.
 	ReasonInjectionFailed = "InjectionFailed"
+	// ReasonInjectionConflict: a FaultInjection of the same name exists and
+	// is not controlled by this Fault, so its node gets nothing.
+	ReasonInjectionConflict = "InjectionConflict"
 	// ReasonExpired: the duration ended and everything was removed.
 	ReasonExpired = "Expired"
+	// ReasonNeverInjected: the fault expired and was removed, but no agent
+	// ever reported a target injected: nothing was tested.
+	ReasonNeverInjected = "NeverInjected"
 	// ReasonTearingDown: waiting for the agents to confirm teardown.
 	ReasonTearingDown = "TearingDown"
 	// ReasonAPIServerUnreachable: the agent withdrew the fault on its own.

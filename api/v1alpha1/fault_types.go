@@ -305,6 +305,12 @@ type FaultStatus struct {
 	// +optional
 	ExpiryTime *metav1.MicroTime `json:"expiryTime,omitempty"`
 
+	// firstInjectedTime is when an agent first reported a target injected;
+	// unset at expiry means the fault never acted (phase Failed, reason
+	// NeverInjected).
+	// +optional
+	FirstInjectedTime *metav1.MicroTime `json:"firstInjectedTime,omitempty"`
+
 	// timeLeft is the time until expiry, refreshed while running.
 	// +optional
 	// +kubebuilder:validation:MaxLength=32

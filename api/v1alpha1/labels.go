@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 )
 
 // Labels the manager puts on FaultInjections.
@@ -26,16 +27,20 @@ func LabelValue(s string) string {
 }
 
 // FaultInjectionName is the name of the FaultInjection of fault on node:
-// "<fault>-<node>" when that fits, otherwise shortened with a hash.
+// "<fault>-<node>-<hash>", with fault and node shortened when too long and
+// hash a digest of the pair. Distinct pairs get distinct names even when
+// their plain concatenations agree ("a"+"b-c" and "a-b"+"c").
 func FaultInjectionName(fault, node string) string {
-	name := fault + "-" + node
-	if len(name) <= 253 {
-		return name
+	// '/' occurs in neither name, so it separates the pair unambiguously.
+	sum := sha256.Sum256([]byte(fault + "/" + node))
+	return namePart(fault, 100) + "-" + namePart(node, 120) + "-" + hex.EncodeToString(sum[:])[:10]
+}
+
+// namePart shortens a DNS subdomain to at most n characters that can be
+// joined with '-' into a valid one.
+func namePart(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
 	}
-	sum := sha256.Sum256([]byte(node))
-	prefix := fault
-	if len(prefix) > 200 {
-		prefix = prefix[:200]
-	}
-	return prefix + "-" + hex.EncodeToString(sum[:])[:16]
+	return strings.TrimRight(s, "-.")
 }

@@ -303,6 +303,10 @@ func (in *FaultStatus) DeepCopyInto(out *FaultStatus) {
 		in, out := &in.ExpiryTime, &out.ExpiryTime
 		*out = (*in).DeepCopy()
 	}
+	if in.FirstInjectedTime != nil {
+		in, out := &in.FirstInjectedTime, &out.FirstInjectedTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Targets != nil {
 		in, out := &in.Targets, &out.Targets
 		*out = make([]Target, len(*in))
