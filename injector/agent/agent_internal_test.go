@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"context"
+	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -131,5 +134,55 @@ func TestGoneNamespaces(t *testing.T) {
 	crossed := &target{nsKeys: []nsKey{{"net", 21}}}
 	if got := goneNamespaces(crossed, pod); len(got) != 1 {
 		t.Errorf("a key matched a namespace of another kind: %v", got)
+	}
+}
+
+// flakyAttached fails its first fails Closes, like the injectors' Close it
+// does nothing more once it reported a failure.
+type flakyAttached struct{ fails, calls int }
+
+func (f *flakyAttached) Methods() []string                   { return []string{"eth0 egress netlink-tc"} }
+func (f *flakyAttached) Counters() (chaosv1.Counters, error) { return chaosv1.Counters{}, nil }
+func (f *flakyAttached) Close() error {
+	f.calls++
+	if f.calls <= f.fails {
+		return errors.New("delete tc filter: device or resource busy")
+	}
+	return nil
+}
+
+// TestTeardownRetrySweepsLegacy: after a failed Close the attachment is
+// kept, and the retry, beside Close, sweeps the held namespace: the
+// injectors' second Close does not retry what the first failed to remove.
+func TestTeardownRetrySweepsLegacy(t *testing.T) {
+	ns, err := os.Open("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var swept []string
+	a := &Agent{CleanupLegacy: func(_ context.Context, p string) error { swept = append(swept, p); return nil }}
+	att := &flakyAttached{fails: 1}
+	tg := &target{att: att, state: chaosv1.TargetInjected, netns: &heldNetNS{f: ns, inode: 1}}
+	f := &fault{targets: []*target{tg}}
+	path := tg.netns.path()
+
+	a.teardown(context.Background(), f, endDeleted)
+	if f.teardownErr == nil || tg.att == nil || len(swept) != 0 || tg.state != chaosv1.TargetInjected {
+		t.Fatalf("first teardown: err %v, attachment kept %v, swept %v, state %s", f.teardownErr, tg.att != nil, swept, tg.state)
+	}
+	var st chaosv1.FaultInjectionStatus
+	a.fillStatus(&st, f, 1)
+	if c := meta.FindStatusCondition(st.Conditions, ConditionTornDown); c == nil || c.Reason != ReasonTeardownFailed {
+		t.Errorf("condition after a failed teardown: %+v", c)
+	}
+
+	a.teardown(context.Background(), f, endDeleted)
+	if f.teardownErr != nil || tg.att != nil || !slices.Equal(swept, []string{path}) || tg.netns != nil || tg.state != chaosv1.TargetRemoved {
+		t.Fatalf("retry: err %v, attachment kept %v, swept %v (want %s), netns held %v, state %s", f.teardownErr, tg.att != nil, swept, path, tg.netns != nil, tg.state)
+	}
+	st = chaosv1.FaultInjectionStatus{}
+	a.fillStatus(&st, f, 1)
+	if c := meta.FindStatusCondition(st.Conditions, ConditionTornDown); c == nil || c.Status != "True" {
+		t.Errorf("condition after the retry: %+v", c)
 	}
 }

@@ -64,6 +64,8 @@ func TestMain(m *testing.M) {
 		os.Exit(runHelper())
 	case os.Getenv(childEnv) != "":
 		os.Exit(runChildAgent(os.Getenv(childEnv)))
+	case os.Getenv(leakEnv) != "":
+		os.Exit(runLeakLegacy(os.Getenv(leakEnv)))
 	}
 	os.Exit(m.Run())
 }

@@ -2,7 +2,10 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -14,6 +17,30 @@ import (
 	"github.com/temblor-dev/temblor/injector/network"
 	"github.com/temblor-dev/temblor/injector/podresolve/podresolvetest"
 )
+
+// leakEnv names a network namespace; when set, the test binary attaches a
+// legacy netlink tc drop filter there and exits without removing it, as an
+// agent that died would.
+const leakEnv = "TEMBLOR_AGENT_TEST_LEAK"
+
+// runLeakLegacy is main() of the leaking process.
+func runLeakLegacy(nsPath string) int {
+	cfg, err := convert.Network(&chaosv1.NetworkAction{
+		Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "100", Protocol: chaosv1.ProtocolUDP,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "leak:", err)
+		return 1
+	}
+	cfg.Method = network.MethodNetlinkTC
+	att, err := network.Attach(context.Background(), nsPath, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "leak:", err)
+		return 1
+	}
+	fmt.Println("leaked:", att.Methods())
+	return 0 // without Close: the cls_bpf filter keeps its programs
+}
 
 var _ = Describe("An agent start", Ordered, Label("network", "restart"), func() {
 	It("sweeps legacy tc filters of no live FaultInjection from every pod namespace of the node", func(ctx SpecContext) {
@@ -33,16 +60,10 @@ var _ = Describe("An agent start", Ordered, Label("network", "restart"), func() 
 		DeferCleanup(tx.Close)
 
 		By("leaving a legacy filter behind, as an agent that died after its FaultInjection was abandoned would")
-		cfg, err := convert.Network(&chaosv1.NetworkAction{
-			Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "100", Protocol: chaosv1.ProtocolUDP,
-		})
-		Expect(err).NotTo(HaveOccurred())
-		cfg.Method = network.MethodNetlinkTC
-		att, err := network.Attach(context.Background(), a, cfg)
-		Expect(err).NotTo(HaveOccurred())
-		GinkgoWriter.Printf("leaked: %v\n", att.Methods())
-		// Dropped without Close: the cls_bpf filter keeps its program.
-		att = nil
+		leak := exec.Command("/proc/self/exe")
+		leak.Env = append(os.Environ(), leakEnv+"="+a)
+		leak.Stdout, leak.Stderr = GinkgoWriter, GinkgoWriter
+		Expect(leak.Run()).To(Succeed())
 		Expect(received(tx, rx, 5)).To(BeZero())
 
 		By("starting an agent that has no FaultInjection for the pod")
