@@ -100,3 +100,33 @@ func TestSelectorErrorIsTerminal(t *testing.T) {
 		t.Fatal("no Event recorded")
 	}
 }
+
+// TestEmptySelectorIsTerminal gets an empty selector past the CRD (a Fault
+// built in memory, as an older CRD would let through) and checks that the
+// manager refuses it rather than reading it as "every pod".
+func TestEmptySelectorIsTerminal(t *testing.T) {
+	sch := runtime.NewScheme()
+	if err := chaosv1.AddToScheme(sch); err != nil {
+		t.Fatal(err)
+	}
+	rec := events.NewFakeRecorder(10)
+	r := &FaultReconciler{Client: fake.NewClientBuilder().WithScheme(sch).Build(), Recorder: rec, Clock: clock.RealClock{}}
+	for _, sel := range []chaosv1.PodSelector{
+		{},
+		{MatchLabels: map[string]chaosv1.SelectorValue{}, MatchExpressions: []chaosv1.LabelSelectorRequirement{}, PodNames: []string{}},
+		{ContainerNames: []string{"app"}},
+	} {
+		fault := &chaosv1.Fault{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "f"}, Spec: chaosv1.FaultSpec{Selector: sel}}
+		_, err := r.start(context.Background(), fault)
+		if !errors.Is(err, reconcile.TerminalError(nil)) {
+			t.Fatalf("selector %+v: start returned %v, want a terminal error", sel, err)
+		}
+		cond := meta.FindStatusCondition(fault.Status.Conditions, chaosv1.ConditionTargetsSelected)
+		if fault.Status.Phase != chaosv1.FaultFailed || cond == nil || !strings.Contains(cond.Message, "names no pods") {
+			t.Fatalf("selector %+v: phase %q condition %+v, want Failed saying it names no pods", sel, fault.Status.Phase, cond)
+		}
+		if len(fault.Status.Targets) != 0 {
+			t.Fatalf("selector %+v: %d targets selected", sel, len(fault.Status.Targets))
+		}
+	}
+}

@@ -60,6 +60,11 @@ var _ = Describe("Selector validation by the real API server", func() {
 		Entry("expression key name of 64 characters", selectorSpec("{matchExpressions: [{key: x/"+strings.Repeat("a", 64)+", operator: Exists}]}"), "spec.selector.matchExpressions[0].key", "label key names must be at most 63 characters"),
 		Entry("expression without key", selectorSpec("{matchExpressions: [{operator: Exists}]}"), "spec.selector.matchExpressions[0].key", "Required value"),
 		Entry("expression with a bad value", selectorSpec("{matchExpressions: [{key: app, operator: In, values: ['a b']}]}"), "spec.selector.matchExpressions[0].values", "label values must be"),
+		Entry("empty matchLabels", selectorSpec("{matchLabels: {}}"), "spec.selector.matchLabels", "should have at least 1 properties"),
+		Entry("empty matchExpressions", selectorSpec("{matchExpressions: []}"), "spec.selector.matchExpressions", "should have at least 1 items"),
+		Entry("empty podNames", selectorSpec("{podNames: []}"), "spec.selector.podNames", "should have at least 1 items"),
+		Entry("all three empty", selectorSpec("{matchLabels: {}, matchExpressions: [], podNames: []}"), "spec.selector", "selector must name pods"),
+		Entry("empty containerNames with podNames", "selector: {podNames: [web-0], containerNames: []}\n"+dur+"syscall: {syscalls: [read], errno: EIO}", "spec.selector.containerNames", "should have at least 1 items"),
 		Entry("count above 10000", sel+dur+"mode: Fixed\ncount: 10001\n"+net, "spec.count", "should be less than or equal to 10000"),
 	)
 })

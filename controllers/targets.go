@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -44,6 +45,11 @@ func (l *lockedRand) Perm(n int) []int {
 // reads the manager's cache, never the API server.
 func (r *FaultReconciler) candidatePods(ctx context.Context, fault *chaosv1.Fault) ([]corev1.Pod, error) {
 	sel := fault.Spec.Selector
+	if sel.Empty() {
+		// The CRD refuses this; an older CRD or a hand-edited object may not.
+		// An empty selector matches every pod, so it is never acted on.
+		return nil, &selectorError{err: errEmptySelector}
+	}
 	labelSel, err := metav1.LabelSelectorAsSelector(sel.LabelSelector())
 	if err != nil {
 		return nil, &selectorError{err: err}
@@ -66,6 +72,10 @@ func (r *FaultReconciler) candidatePods(ctx context.Context, fault *chaosv1.Faul
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
+
+// errEmptySelector is a selector that names no pods at all, which a label
+// selector would read as "every pod in the namespace".
+var errEmptySelector = errors.New("selector names no pods: set a non-empty matchLabels, matchExpressions or podNames")
 
 // selectorError is a selector the CRD accepted but client-go cannot parse:
 // retrying cannot fix it.

@@ -23,11 +23,12 @@ const (
 // PodSelector chooses the pods of a Fault, always within the Fault's own
 // namespace. At least one of matchLabels, matchExpressions and podNames must
 // be set; when several are set a pod must satisfy all of them.
-// +kubebuilder:validation:XValidation:rule="has(self.matchLabels) || has(self.matchExpressions) || has(self.podNames)",message="selector must name pods: set matchLabels, matchExpressions or podNames (an empty selector would hit every pod in the namespace)"
+// +kubebuilder:validation:XValidation:rule="(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0) || (has(self.podNames) && size(self.podNames) > 0)",message="selector must name pods: set a non-empty matchLabels, matchExpressions or podNames (an empty selector would hit every pod in the namespace)"
 type PodSelector struct {
 	// matchLabels selects pods carrying all these labels. Keys and values
 	// follow the Kubernetes label syntax, checked at apply.
 	// +optional
+	// +kubebuilder:validation:MinProperties=1
 	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="label keys must be an optional DNS subdomain prefix and '/' followed by a name that starts and ends with [A-Za-z0-9] and holds only [-._A-Za-z0-9] inside, e.g. app or example.com/tier"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.indexOf('/') <= 253 && k.substring(k.indexOf('/') + 1).size() <= 63)",message="label key names must be at most 63 characters and prefixes at most 253"
@@ -35,12 +36,14 @@ type PodSelector struct {
 
 	// matchExpressions selects pods satisfying all these label requirements.
 	// +optional
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
 	// +listType=atomic
 	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty"`
 
 	// podNames limits the selection to pods with these names.
 	// +optional
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MaxLength=253
 	// +listType=set
@@ -50,10 +53,18 @@ type PodSelector struct {
 	// (by default every container). Network faults act on the pod's network
 	// namespace, which all its containers share.
 	// +optional
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:items:MaxLength=63
 	// +listType=set
 	ContainerNames []string `json:"containerNames,omitempty"`
+}
+
+// Empty reports whether the selector names no pods at all: no label, no
+// expression and no pod name. A label selector built from it would match
+// every pod, so such a selector must never be acted on.
+func (s *PodSelector) Empty() bool {
+	return len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0 && len(s.PodNames) == 0
 }
 
 // SelectorValue is the value of a label in a selector: empty, or at most 63
