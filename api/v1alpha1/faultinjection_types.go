@@ -130,6 +130,13 @@ type TargetStatus struct {
 	// counters are this target's counts.
 	// +optional
 	Counters Counters `json:"counters,omitempty"`
+
+	// reinjections counts how many times the fault was attached again
+	// after the pod's container restarted or its sandbox was recreated
+	// (new cgroup or network namespace).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Reinjections int32 `json:"reinjections,omitempty"`
 }
 
 // FaultInjectionStatus is written only by the node's agent.

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -73,6 +74,14 @@ type Agent struct {
 	// keep to their own fake pods.
 	SweepPod func(pod *podresolve.Pod) bool
 
+	// ContainerNamer names restarted containers of container-scoped
+	// syscall faults (the container runtime, over CRI). Without it such a
+	// restart is reported, not followed.
+	ContainerNamer ContainerNamer
+
+	// pods watches target pods' cgroups for restarts.
+	pods *podWatch
+
 	mu     sync.Mutex
 	base   context.Context // the manager's, for timers
 	faults map[types.UID]*fault
@@ -111,6 +120,11 @@ func (a *Agent) SetupWithManager(mgr manager.Manager) error {
 	registerMetrics()
 	if err := mgr.Add(manager.RunnableFunc(a.sweepNode)); err != nil {
 		return fmt.Errorf("set up start-up sweep: %w", err)
+	}
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		return a.pods.run(ctx, a.enqueue)
+	})); err != nil {
+		return fmt.Errorf("set up pod cgroup watch: %w", err)
 	}
 	if err := mgr.Add(manager.RunnableFunc(a.runDeadman)); err != nil {
 		return fmt.Errorf("set up dead-man switch: %w", err)
@@ -153,6 +167,11 @@ func (a *Agent) defaults() {
 		a.CleanupLegacy = cleanupLegacy
 	}
 	a.faults = map[types.UID]*fault{}
+	var err error
+	if a.pods, err = newPodWatch(); err != nil {
+		// Restarts are then noticed at the status interval.
+		klog.Background().Info("No pod cgroup watch", "error", err.Error())
+	}
 	a.cleaned = map[uint64]bool{}
 	a.events = make(chan event.TypedGenericEvent[*chaosv1.FaultInjection], 1024)
 }

@@ -12,7 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/injector/network"
 	"github.com/temblor-dev/temblor/injector/podresolve"
+	sysfault "github.com/temblor-dev/temblor/injector/syscall"
 )
 
 func TestSyscallScope(t *testing.T) {
@@ -115,25 +117,45 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-// TestGoneNamespaces: a key whose namespace no process of the pod holds any
-// more is stale (its inode may be reused by a new pod) and must be found.
-func TestGoneNamespaces(t *testing.T) {
-	pod := &podresolve.Pod{UID: "u", NetNS: 11, Processes: []podresolve.Process{
-		{PID: 1, NetNS: 11, MntNS: 21}, {PID: 2, NetNS: 11, MntNS: 22},
+// TestPlacementFollowsRestarts: a recreated sandbox (new network
+// namespace) or a restarted container (new mount namespace, where there is
+// no cgroup v2) changes a target's placement, so that it is attached again
+// and the keys of the gone namespaces, whose inodes may be reused by a new
+// pod, are released with the old attachment.
+func TestPlacementFollowsRestarts(t *testing.T) {
+	a := &Agent{}
+	net := action{network: &network.Config{}}
+	sys := action{syscall: &sysfault.Config{}}
+	before := &podresolve.Pod{UID: "u", NetNS: 11, Processes: []podresolve.Process{
+		{PID: 1, NetNS: 11, MntNS: 21, ContainerID: "aaaaaaaaaaaa"}, {PID: 2, NetNS: 11, MntNS: 22, ContainerID: "bbbbbbbbbbbb"},
 	}}
-	live := &target{nsKeys: []nsKey{{"net", 11}, {"mnt", 21}, {"mnt", 22}}}
-	if got := goneNamespaces(live, pod); len(got) != 0 {
-		t.Errorf("live keys reported gone: %v", got)
+	after := &podresolve.Pod{UID: "u", NetNS: 12, Processes: []podresolve.Process{
+		{PID: 3, NetNS: 12, MntNS: 23, ContainerID: "aaaaaaaaaaaa"}, {PID: 4, NetNS: 12, MntNS: 22, ContainerID: "bbbbbbbbbbbb"},
+	}}
+	tgt := &target{spec: chaosv1.InjectionTarget{PodUID: "u", ContainerIDs: []string{"containerd://aaaaaaaaaaaa"}}}
+	a.learnContainers(context.Background(), tgt)
+	for _, act := range []action{net, sys} {
+		p1, _, err1 := a.placement(context.Background(), tgt, before, act)
+		p2, _, err2 := a.placement(context.Background(), tgt, after, act)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("placement: %v, %v", err1, err2)
+		}
+		if p1 == p2 {
+			t.Errorf("placement %q unchanged across a restart", p1)
+		}
+		if p1again, _, _ := a.placement(context.Background(), tgt, before, act); p1again != p1 {
+			t.Errorf("placement not stable: %q then %q", p1, p1again)
+		}
 	}
-	stale := &target{nsKeys: []nsKey{{"net", 12}, {"mnt", 21}, {"mnt", 23}}}
-	got := goneNamespaces(stale, pod)
-	if !slices.Equal(got, []nsKey{{"net", 12}, {"mnt", 23}}) {
-		t.Errorf("stale keys: got %v, want net 12 and mnt 23", got)
+	// The container-scoped target keys only its own container's namespace.
+	if p, _, _ := a.placement(context.Background(), tgt, after, sys); p != "mnt:23" {
+		t.Errorf("container-scoped placement %q, want mnt:23", p)
 	}
-	// A mount namespace inode held as a network one is not a match.
-	crossed := &target{nsKeys: []nsKey{{"net", 21}}}
-	if got := goneNamespaces(crossed, pod); len(got) != 1 {
-		t.Errorf("a key matched a namespace of another kind: %v", got)
+	// A container gone without a runtime to name its successor is reported,
+	// never widened to the pod.
+	gone := &podresolve.Pod{UID: "u", NetNS: 12, Processes: []podresolve.Process{{PID: 4, NetNS: 12, MntNS: 22, ContainerID: "cccccccccccc"}}}
+	if _, _, err := a.placement(context.Background(), tgt, gone, sys); err == nil || errors.Is(err, errWaitRestart) || !strings.Contains(err.Error(), "cannot tell") {
+		t.Errorf("placement of a restarted, unnamed container: %v, want a refusal saying it cannot tell", err)
 	}
 }
 

@@ -88,7 +88,8 @@ func (a *Agent) inject(ctx context.Context, fi *chaosv1.FaultInjection, f *fault
 	if err == nil {
 		var snap *podresolve.Snapshot
 		if snap, err = a.Resolver.Snapshot(ctx); err == nil {
-			a.injectTargets(ctx, snap, act, f.targets)
+			f.act = act
+			a.injectTargets(ctx, snap, f)
 			l.Info("Injected fault", "targets", len(f.targets), "injected", count(f.targets, chaosv1.TargetInjected))
 			return nil
 		}
@@ -100,7 +101,8 @@ func (a *Agent) inject(ctx context.Context, fi *chaosv1.FaultInjection, f *fault
 	return nil
 }
 
-func (a *Agent) injectTargets(ctx context.Context, snap *podresolve.Snapshot, act action, targets []*target) {
+func (a *Agent) injectTargets(ctx context.Context, snap *podresolve.Snapshot, f *fault) {
+	targets := f.targets
 	work := make(chan *target)
 	var wg sync.WaitGroup
 	for range min(a.AttachWorkers, len(targets)) {
@@ -108,7 +110,7 @@ func (a *Agent) injectTargets(ctx context.Context, snap *podresolve.Snapshot, ac
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				a.injectTarget(ctx, snap, act, t)
+				a.injectTarget(ctx, snap, f, t)
 			}
 		}()
 	}
@@ -122,7 +124,7 @@ func (a *Agent) injectTargets(ctx context.Context, snap *podresolve.Snapshot, ac
 }
 
 // injectTarget resolves one pod and attaches the action to it.
-func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act action, t *target) {
+func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, f *fault, t *target) {
 	start := time.Now()
 	defer func() { attachDuration.Observe(time.Since(start).Seconds()) }()
 	pod, err := snap.Pod(t.spec.PodUID)
@@ -131,8 +133,13 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 		return
 	}
 	var att Attached
+	var where string
 	if err == nil {
-		att, t.netns, t.nsKeys, err = a.attach(ctx, pod, act, t.spec.ContainerIDs)
+		a.learnContainers(ctx, t)
+		var ids []string
+		if where, ids, err = a.placement(ctx, t, pod, f.act); err == nil {
+			att, t.netns, t.nsKeys, err = a.attach(ctx, pod, f.act, ids)
+		}
 	}
 	if err != nil {
 		t.state, t.message = chaosv1.TargetFailed, truncate(err.Error(), maxMessage)
@@ -141,6 +148,12 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, act
 	}
 	t.att, t.state, t.message = att, chaosv1.TargetInjected, ""
 	t.methods = limitMethods(att.Methods())
+	t.placement, t.podDir = where, pod.CgroupV2Dir
+	if t.podDir != "" {
+		if err := a.pods.watch(t.podDir, f.key); err != nil {
+			log.FromContext(ctx).Info("Could not watch the pod's cgroup; restarts are noticed at the status interval only", "error", err.Error())
+		}
+	}
 }
 
 // attach attaches act to pod. A network fault's namespace is returned held
@@ -254,50 +267,35 @@ func (a *Agent) sweepTargets(ctx context.Context, fi *chaosv1.FaultInjection) {
 	}
 }
 
-// refresh reads counters and notices target pods that left the node.
-func (a *Agent) refresh(ctx context.Context, f *fault) {
+// refresh reads counters and follows the target pods: a pod that left the
+// node is released, one whose container or sandbox restarted is attached
+// again. It returns true while a target waits for a restart to finish.
+func (a *Agent) refresh(ctx context.Context, f *fault) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.ended != endNone || !f.active() {
-		return
+	if f.ended != endNone || !f.followed() {
+		return false
 	}
 	snap, err := a.Resolver.Snapshot(ctx)
 	if err != nil {
 		log.FromContext(ctx).Info("Could not scan processes", "error", err.Error())
 	}
+	waiting := false
 	for _, t := range f.targets {
-		if t.att == nil {
+		if t.att == nil && !t.restarting() {
 			continue
 		}
-		if snap != nil {
-			pod, err := snap.Pod(t.spec.PodUID)
-			if errors.Is(err, podresolve.ErrPodNotFound) {
-				a.closeGone(ctx, t)
-				continue
-			}
-			if err == nil {
-				if gone := goneNamespaces(t, pod); len(gone) > 0 {
-					a.closeStale(ctx, t, gone)
-					continue
-				}
-			}
+		if snap != nil && a.followTarget(ctx, f, t, snap) {
+			waiting = true
 		}
-		c, err := t.att.Counters()
-		if err != nil {
-			log.FromContext(ctx).Info("Could not read counters", "pod", t.spec.Name, "error", err.Error())
-			continue
-		}
-		countDelta(t.counters, c)
-		t.counters = c
+		t.readCounters(ctx)
 	}
+	return waiting
 }
 
 // closeGone releases the attachment of a pod that left the node.
 func (a *Agent) closeGone(ctx context.Context, t *target) {
-	if c, err := t.att.Counters(); err == nil {
-		countDelta(t.counters, c)
-		t.counters = c
-	}
+	t.readCounters(ctx)
 	t.state, t.message = chaosv1.TargetGone, "the pod left the node; its attachment was released"
 	if err := a.closeTarget(ctx, t); err != nil {
 		// Kept: refresh and teardown retry, and the finalizer waits.

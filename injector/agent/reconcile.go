@@ -57,12 +57,17 @@ func (a *Agent) reconcileNormal(ctx context.Context, fi *chaosv1.FaultInjection,
 	if err := a.inject(ctx, fi, f); err != nil {
 		return ctrl.Result{}, err
 	}
-	a.refresh(ctx, f)
+	waiting := a.refresh(ctx, f)
 	a.updateActive()
 	if err := a.patchStatus(ctx, fi, f); err != nil {
 		return ctrl.Result{}, err
 	}
 	a.advanceWithdrawReport(f)
+	if waiting {
+		// A target's pod is restarting: look again soon, to fault its new
+		// containers or sandbox within a second.
+		return ctrl.Result{RequeueAfter: min(restartPoll, max(time.Until(f.deadline), 10*time.Millisecond))}, nil
+	}
 	// The deadline timer acts on time; this requeue only refreshes status.
 	return ctrl.Result{RequeueAfter: max(min(a.StatusInterval, time.Until(f.deadline)), 10*time.Millisecond)}, nil
 }

@@ -29,6 +29,8 @@ type fault struct {
 	timer    *time.Timer
 
 	targets []*target // in spec order
+	// act is the converted action, kept to attach again after a restart.
+	act action
 	// injected is set once the targets have been attached (or failed, or
 	// the order was refused).
 	injected bool
@@ -64,6 +66,21 @@ type target struct {
 	// netns is the network namespace of a network fault's attachment, held
 	// open until the attachment is closed.
 	netns *heldNetNS
+	// placement is where att is attached (see Agent.placement); a restart
+	// that changes it has the fault attached again.
+	placement string
+	// podDir is the pod's cgroup v2 directory, watched for restarts; while
+	// it exists a pod without processes is restarting, not gone.
+	podDir string
+	// containers are the containers a container-scoped target names, by
+	// name and current ID.
+	containers []trackedContainer
+	// reinjections counts attaches after a restart; refaultTries the
+	// failed attempts since the last restart.
+	reinjections int32
+	refaultTries int
+	// base is what earlier attachments of the target counted.
+	base chaosv1.Counters
 }
 
 // releaseNetNS closes t's handle on its network namespace.
@@ -72,6 +89,23 @@ func (t *target) releaseNetNS() {
 		t.netns.close()
 		t.netns = nil
 	}
+}
+
+// restarting reports whether t waits for its pod's restart to finish to be
+// attached again.
+func (t *target) restarting() bool {
+	return t.att == nil && t.state == chaosv1.TargetPending && t.placement != ""
+}
+
+// followed reports whether any target is attached or waits for a restart.
+// Call with f.mu held.
+func (f *fault) followed() bool {
+	for _, t := range f.targets {
+		if t.att != nil || t.restarting() {
+			return true
+		}
+	}
+	return false
 }
 
 // active reports whether any target is attached. Call with f.mu held.

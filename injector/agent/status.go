@@ -39,12 +39,13 @@ func (a *Agent) fillStatus(st *chaosv1.FaultInjectionStatus, f *fault, generatio
 	st.Counters = chaosv1.Counters{}
 	for _, t := range f.targets {
 		st.Targets = append(st.Targets, chaosv1.TargetStatus{
-			PodUID:   t.spec.PodUID,
-			Name:     t.spec.Name,
-			State:    t.state,
-			Methods:  t.methods,
-			Message:  t.message,
-			Counters: t.counters,
+			PodUID:       t.spec.PodUID,
+			Name:         t.spec.Name,
+			State:        t.state,
+			Methods:      t.methods,
+			Message:      t.message,
+			Counters:     t.counters,
+			Reinjections: t.reinjections,
 		})
 		st.Counters.Add(t.counters)
 	}

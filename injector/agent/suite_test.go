@@ -128,6 +128,7 @@ func startAgentA() {
 		APIServerGrace: testGrace,
 		AttachSyscall:  attachLog.wrap(agent.AttachSyscall),
 		SweepPod:       ownFakePod(podRoot),
+		ContainerNamer: fakeRuntime,
 	}
 	mgr, err := agent.NewManager(acfg, agentA, agent.ManagerOptions{MetricsBindAddress: "0"})
 	Expect(err).NotTo(HaveOccurred())

@@ -24,6 +24,7 @@ func (a *Agent) teardown(ctx context.Context, f *fault, why endReason) {
 		f.ended, f.endedAt = why, time.Now()
 	}
 	f.injected = true // nothing is attached after this
+	a.pods.forget(f.key)
 	if f.timer != nil && why != endExpired {
 		f.timer.Stop()
 	}
@@ -34,10 +35,7 @@ func (a *Agent) teardown(ctx context.Context, f *fault, why endReason) {
 		if t.att == nil {
 			continue
 		}
-		if c, err := t.att.Counters(); err == nil {
-			countDelta(t.counters, c)
-			t.counters = c
-		}
+		t.readCounters(ctx)
 		closed++
 		if err := a.closeTarget(ctx, t); err != nil {
 			errs = append(errs, fmt.Errorf("target %s/%s: %w", t.spec.Namespace, t.spec.Name, err))

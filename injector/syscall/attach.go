@@ -20,6 +20,7 @@ type Attachment struct {
 	closers  []io.Closer // in creation order
 	backends map[string]string
 	shared   *sharedMaps
+	follower *subtreeFollower // nil without CgroupPaths
 	closed   bool
 }
 
@@ -115,6 +116,13 @@ func Attach(ctx context.Context, scope Scope, cfg Config) (_ *Attachment, err er
 			return nil, fmt.Errorf("attach syscall fault with %s: %w", b, err)
 		}
 	}
+	if len(rs.paths) > 0 {
+		// A restarted container gets a new cgroup below the scope's
+		// directories: keep the target map in step with them.
+		if a.follower, err = followSubtrees(ctx, a.shared.targets, rs.paths); err != nil {
+			return nil, fmt.Errorf("attach syscall fault: %w", err)
+		}
+	}
 	logr.FromContextOrDiscard(ctx).V(1).Info("Attached syscall fault", "backends", a.Backends(), "errno", cfg.Errno)
 	return a, nil
 }
@@ -157,6 +165,29 @@ func (a *Attachment) Counters() (Counters, error) {
 	return a.shared.counters()
 }
 
+// FollowErr returns the last failure to keep the targets in step with new
+// and removed cgroups below the scope's CgroupPaths, or nil. While it is set
+// a restarted container may run unfaulted.
+func (a *Attachment) FollowErr() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.follower == nil {
+		return nil
+	}
+	return a.follower.Err()
+}
+
+// Followed returns how many cgroups were added to and removed from the
+// targets since attach, following changes below the scope's CgroupPaths.
+func (a *Attachment) Followed() (added, removed uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.follower == nil {
+		return 0, 0
+	}
+	return a.follower.added.Load(), a.follower.removed.Load()
+}
+
 // Close detaches and unloads everything, links first, in reverse order of
 // creation. It is safe to call more than once.
 func (a *Attachment) Close() error {
@@ -167,6 +198,10 @@ func (a *Attachment) Close() error {
 	}
 	a.closed = true
 	var errs []error
+	if a.follower != nil {
+		errs = append(errs, a.follower.Close())
+		a.follower = nil
+	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		if err := a.closers[i].Close(); err != nil {
 			errs = append(errs, err)

@@ -213,3 +213,92 @@ func randHex(n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// RestartContainer does what the kubelet does when a container restarts:
+// the old container's processes die and its cgroup goes, and a new
+// container (new ID, new cgroup) runs sleep in network namespace nsPath
+// (empty: the pod's current one). It returns the new container's ID and
+// PID, and updates PauseID/PausePID or AppID/AppPID when it replaced one of
+// them. Restarting the pause container in a new namespace is a recreated
+// sandbox.
+func (p *Pod) RestartContainer(tb TB, oldID, nsPath string) (string, int) {
+	tb.Helper()
+	return p.RestartContainerWith(tb, oldID, nsPath, nil)
+}
+
+// RestartContainerWith is RestartContainer calling created with the new
+// container's ID before its cgroup and process exist, as a runtime records
+// a container before it starts it.
+func (p *Pod) RestartContainerWith(tb TB, oldID, nsPath string, created func(id string)) (string, int) {
+	tb.Helper()
+	if nsPath == "" {
+		nsPath = p.NetNSPath
+	}
+	newID := randHex(32)
+	if created != nil {
+		created(newID)
+	}
+	if err := os.Mkdir(p.ContainerDir(newID), 0o755); err != nil {
+		tb.Fatalf("create fake container cgroup: %v", err)
+	}
+	// Resolve the namespace before its holder dies.
+	ns, err := os.Open(nsPath)
+	if err != nil {
+		tb.Fatalf("open network namespace %s: %v", nsPath, err)
+	}
+	defer ns.Close()
+	for _, c := range p.procs {
+		if c.Process != nil && p.containerOf(c.Process.Pid) == oldID {
+			c.Process.Kill()
+			c.Wait()
+		}
+	}
+	removeTree(tb, p.ContainerDir(oldID))
+	// nsenter joins the namespace through the inherited descriptor (fd 3)
+	// and execs sleep, keeping its PID.
+	cmd := exec.Command("nsenter", "--net=/proc/self/fd/3", "sleep", "3600")
+	cmd.ExtraFiles = []*os.File{ns}
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	pid := p.start(tb, cmd, newID)
+	waitNetNSInode(tb, pid, ns)
+	switch oldID {
+	case p.PauseID:
+		p.PauseID, p.PausePID = newID, pid
+		p.NetNSPath = fmt.Sprintf("/proc/%d/ns/net", pid)
+	case p.AppID:
+		p.AppID, p.AppPID = newID, pid
+	}
+	return newID, pid
+}
+
+// containerOf returns the container ID whose cgroup holds pid, or "".
+func (p *Pod) containerOf(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if path, ok := strings.CutPrefix(line, "0::"); ok {
+			return filepath.Base(path)
+		}
+	}
+	return ""
+}
+
+// waitNetNSInode waits until pid is in the network namespace ns.
+func waitNetNSInode(tb TB, pid int, ns *os.File) {
+	tb.Helper()
+	var want unix.Stat_t
+	if err := unix.Fstat(int(ns.Fd()), &want); err != nil {
+		tb.Fatalf("stat network namespace: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		var st unix.Stat_t
+		if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st); err == nil && st.Ino == want.Ino {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	tb.Fatalf("process %d did not enter network namespace %d", pid, want.Ino)
+}
