@@ -26,4 +26,3 @@ func scopeKeys(s sysfault.Scope) []nsKey {
 	}
 	return out
 }
-

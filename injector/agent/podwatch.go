@@ -22,8 +22,8 @@ type podWatch struct {
 	file *os.File // inotify descriptor, nil when inotify is unavailable
 
 	mu   sync.Mutex
-	wds  map[int32]string                          // watch descriptor → pod directory
-	dirs map[string]int32                          // pod directory → watch descriptor
+	wds  map[int32]string                         // watch descriptor → pod directory
+	dirs map[string]int32                         // pod directory → watch descriptor
 	keys map[string]map[types.NamespacedName]bool // pod directory → faults
 }
 
