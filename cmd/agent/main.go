@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,7 +30,7 @@ func run() error {
 	var (
 		nodeName, metricsAddr, probeAddr string
 		procRoot, cgroupRoot, backend    string
-		hostNetNS                        string
+		hostNetNS, criEndpoint           string
 		netMethod, protected             string
 		grace, statusInterval            time.Duration
 		qps                              float64
@@ -49,6 +50,8 @@ func run() error {
 	flag.StringVar(&netMethod, "network-method", "auto", "force how network programs attach: auto, tcx or netlink-tc")
 	flag.StringVar(&protected, "protected-namespaces", strings.Join(agent.DefaultProtectedNamespaces, ","),
 		"comma-separated namespaces the agent never injects into, whatever a FaultInjection says")
+	flag.StringVar(&criEndpoint, "cri-endpoint", "",
+		"container runtime socket (unix:///path), to follow restarts of the containers a fault names; default: the first of "+strings.Join(podresolve.DefaultCRIEndpoints, ", ")+" that exists")
 	flag.Float64Var(&qps, "kube-api-qps", 20, "queries per second to the API server")
 	flag.IntVar(&burst, "kube-api-burst", 40, "burst of queries to the API server")
 	opts := zap.Options{}
@@ -82,6 +85,15 @@ func run() error {
 		APIServerGrace: grace,
 		// Never nil: an empty flag protects no namespace.
 		ProtectedNamespaces: splitList(protected),
+	}
+	// The runtime names a restarted container, so that a container-scoped
+	// fault follows it; without it such restarts are reported, not followed.
+	if cri, err := podresolve.DialCRI(context.Background(), criEndpoint); err != nil {
+		ctrl.Log.Info("No container runtime: restarts of containers named by a fault will be reported, not followed", "error", err.Error())
+	} else {
+		defer cri.Close()
+		a.ContainerNamer = cri
+		ctrl.Log.Info("Container runtime found", "endpoint", cri.Endpoint())
 	}
 	mgr, err := agent.NewManager(cfg, a, agent.ManagerOptions{MetricsBindAddress: metricsAddr, HealthProbeBindAddress: probeAddr})
 	if err != nil {

@@ -89,7 +89,12 @@ func deploy() error {
         spec:
           containers:
           - name: agent
-%s`, env)
+%s          volumes:
+          - name: cri
+            hostPath:
+              path: %s
+              type: Directory
+`, env, filepath.Dir(state.ctrSock()))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
