@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"net"
 	"strings"
 	"syscall"
 	"time"
@@ -10,7 +9,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
-	"github.com/temblor-dev/temblor/injector/netns"
 	"github.com/temblor-dev/temblor/injector/podresolve/podresolvetest"
 )
 
@@ -19,17 +17,7 @@ var _ = Describe("Legacy netlink tc filters", Ordered, Label("network", "restart
 		Expect(temblorBPF()).To(BeEmpty())
 		a, b := vethPair()
 		pod := podresolvetest.New(GinkgoT(), podRoot, podresolvetest.Options{NetNS: a})
-		var rx, tx *net.UDPConn
-		Expect(netns.Do(b, func() (err error) {
-			rx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: 9998})
-			return err
-		})).To(Succeed())
-		DeferCleanup(rx.Close)
-		Expect(netns.Do(a, func() (err error) {
-			tx, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: 9998})
-			return err
-		})).To(Succeed())
-		DeferCleanup(tx.Close)
+		tx, rx := udpPairPort(a, b, 9998)
 
 		act := chaosv1.FaultAction{Network: &chaosv1.NetworkAction{
 			Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "100", Protocol: chaosv1.ProtocolUDP,

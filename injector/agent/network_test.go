@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
-	"github.com/temblor-dev/temblor/injector/netns"
 	"github.com/temblor-dev/temblor/injector/podresolve/podresolvetest"
 )
 
@@ -21,18 +20,7 @@ var _ = Describe("A network fault", Ordered, Label("network"), func() {
 		pod := podresolvetest.New(GinkgoT(), podRoot, podresolvetest.Options{NetNS: a})
 
 		// A receiver in B and a sender whose socket lives in A.
-		var rx *net.UDPConn
-		Expect(netns.Do(b, func() (err error) {
-			rx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: 9999})
-			return err
-		})).To(Succeed())
-		DeferCleanup(rx.Close)
-		var tx *net.UDPConn
-		Expect(netns.Do(a, func() (err error) {
-			tx, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: 9999})
-			return err
-		})).To(Succeed())
-		DeferCleanup(tx.Close)
+		tx, rx := udpPair(a, b)
 		Expect(received(tx, rx, 5)).To(Equal(5))
 
 		act := chaosv1.FaultAction{Network: &chaosv1.NetworkAction{
@@ -75,22 +63,4 @@ func received(tx, rx *net.UDPConn, n int) int {
 
 // vethPair creates two named network namespaces joined by a veth pair
 // (10.198.0.1 in A, 10.198.0.2 in B) and deletes them when the spec ends.
-func vethPair() (a, b string) {
-	na, nb := fmt.Sprintf("tba-%d-a", os.Getpid()), fmt.Sprintf("tba-%d-b", os.Getpid())
-	DeferCleanup(func() {
-		exec.Command("ip", "netns", "del", na).Run()
-		exec.Command("ip", "netns", "del", nb).Run()
-	})
-	for _, args := range [][]string{
-		{"netns", "add", na}, {"netns", "add", nb},
-		{"-n", na, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", nb},
-		{"-n", na, "addr", "add", "10.198.0.1/24", "dev", "eth0"},
-		{"-n", nb, "addr", "add", "10.198.0.2/24", "dev", "eth0"},
-		{"-n", na, "link", "set", "eth0", "up"}, {"-n", nb, "link", "set", "eth0", "up"},
-		{"-n", na, "link", "set", "lo", "up"}, {"-n", nb, "link", "set", "lo", "up"},
-	} {
-		out, err := exec.Command("ip", args...).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), "ip %v: %s", args, out)
-	}
-	return "/run/netns/" + na, "/run/netns/" + nb
-}
+func vethPair() (a, b string) { return vethPairTagged(strconv.Itoa(os.Getpid())) }

@@ -167,15 +167,18 @@ func restartNamed(pod *podresolvetest.Pod, oldID, name string) string {
 
 // udpPair returns a sender whose socket lives in namespace a and a receiver
 // in b (10.198.0.2:9999).
-func udpPair(a, b string) (*net.UDPConn, *net.UDPConn) {
+func udpPair(a, b string) (*net.UDPConn, *net.UDPConn) { return udpPairPort(a, b, 9999) }
+
+// udpPairPort is udpPair on another port.
+func udpPairPort(a, b string, port int) (*net.UDPConn, *net.UDPConn) {
 	var rx, tx *net.UDPConn
 	Expect(netns.Do(b, func() (err error) {
-		rx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: 9999})
+		rx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: port})
 		return err
 	})).To(Succeed())
 	DeferCleanup(rx.Close)
 	Expect(netns.Do(a, func() (err error) {
-		tx, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: 9999})
+		tx, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.ParseIP("10.198.0.2"), Port: port})
 		return err
 	})).To(Succeed())
 	DeferCleanup(tx.Close)
