@@ -21,6 +21,8 @@ type Attachment struct {
 	backends map[string]string
 	shared   *sharedMaps
 	follower *subtreeFollower // nil without CgroupPaths
+	// followErr is why there is no follower despite CgroupPaths.
+	followErr error
 	closed   bool
 }
 
@@ -119,8 +121,12 @@ func Attach(ctx context.Context, scope Scope, cfg Config) (_ *Attachment, err er
 	if len(rs.paths) > 0 {
 		// A restarted container gets a new cgroup below the scope's
 		// directories: keep the target map in step with them.
+		// Without inotify (a kernel built without CONFIG_INOTIFY_USER) the
+		// fault still holds the cgroups of now; FollowErr says restarts are
+		// not followed.
 		if a.follower, err = followSubtrees(ctx, a.shared.targets, rs.paths); err != nil {
-			return nil, fmt.Errorf("attach syscall fault: %w", err)
+			a.followErr, err = err, nil
+			logr.FromContextOrDiscard(ctx).Info("Restarted containers will not be followed", "error", a.followErr.Error())
 		}
 	}
 	logr.FromContextOrDiscard(ctx).V(1).Info("Attached syscall fault", "backends", a.Backends(), "errno", cfg.Errno)
@@ -172,7 +178,7 @@ func (a *Attachment) FollowErr() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.follower == nil {
-		return nil
+		return a.followErr
 	}
 	return a.follower.Err()
 }
