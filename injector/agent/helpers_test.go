@@ -284,3 +284,10 @@ func histMean(name string) time.Duration {
 func ctxBackground() context.Context { return context.Background() }
 
 func keyOf(o client.Object) client.ObjectKey { return client.ObjectKeyFromObject(o) }
+
+// dropEgressUDP drops every egress UDP datagram.
+func dropEgressUDP() chaosv1.FaultAction {
+	return chaosv1.FaultAction{Network: &chaosv1.NetworkAction{
+		Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "100", Protocol: chaosv1.ProtocolUDP,
+	}}
+}

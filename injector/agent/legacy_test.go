@@ -19,9 +19,7 @@ var _ = Describe("Legacy netlink tc filters", Ordered, Label("network", "restart
 		pod := podresolvetest.New(GinkgoT(), podRoot, podresolvetest.Options{NetNS: a})
 		tx, rx := udpPairPort(a, b, 9998)
 
-		act := chaosv1.FaultAction{Network: &chaosv1.NetworkAction{
-			Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "100", Protocol: chaosv1.ProtocolUDP,
-		}}
+		act := dropEgressUDP()
 		fi := newInjection(uniqueName("legacy"), nodeB, time.Now().Add(5*time.Minute), act, target(pod, "udp-0"))
 		Expect(k8sClient.Create(ctx, fi)).To(Succeed())
 		dir := writeChildConfig("netlink-tc")

@@ -10,7 +10,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
 	"github.com/temblor-dev/temblor/injector/podresolve/podresolvetest"
 )
 
@@ -23,9 +22,7 @@ var _ = Describe("A network fault", Ordered, Label("network"), func() {
 		tx, rx := udpPair(a, b)
 		Expect(received(tx, rx, 5)).To(Equal(5))
 
-		act := chaosv1.FaultAction{Network: &chaosv1.NetworkAction{
-			Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "100", Protocol: chaosv1.ProtocolUDP,
-		}}
+		act := dropEgressUDP()
 		fi := newInjection(uniqueName("drop"), nodeA, time.Now().Add(5*time.Minute), act, target(pod, "udp-0"))
 		Expect(k8sClient.Create(ctx, fi)).To(Succeed())
 		expectInjected(fi, 10*time.Second)

@@ -125,9 +125,7 @@ var _ = Describe("A restarted container or recreated sandbox", Label("restart"),
 		a1, b1 := vethPairTagged("s1")
 		a2, b2 := vethPairTagged("s2")
 		pod := podresolvetest.New(GinkgoT(), podRoot, podresolvetest.Options{NetNS: a1})
-		act := chaosv1.FaultAction{Network: &chaosv1.NetworkAction{
-			Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "100", Protocol: chaosv1.ProtocolUDP,
-		}}
+		act := dropEgressUDP()
 		fi := newInjection(uniqueName("sandbox"), nodeA, time.Now().Add(5*time.Minute), act, target(pod, "web-0"))
 		Expect(k8sClient.Create(ctx, fi)).To(Succeed())
 		DeferCleanup(func() { deleteAndExpectGone(fi, 10*time.Second) })

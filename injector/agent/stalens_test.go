@@ -18,9 +18,7 @@ var _ = Describe("A target whose namespace is gone while the pod stays", Label("
 	It("has its attachment, keyed by the old namespace, released at once and says why it is not injected", func(ctx SpecContext) {
 		a, _ := vethPair()
 		pod := podresolvetest.New(GinkgoT(), podRoot, podresolvetest.Options{NetNS: a})
-		act := chaosv1.FaultAction{Network: &chaosv1.NetworkAction{
-			Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Probability: "100", Protocol: chaosv1.ProtocolUDP,
-		}}
+		act := dropEgressUDP()
 		fi := newInjection(uniqueName("stalens"), nodeA, time.Now().Add(5*time.Minute), act, target(pod, "web-0"))
 		Expect(k8sClient.Create(ctx, fi)).To(Succeed())
 		DeferCleanup(func() { deleteAndExpectGone(fi, 10*time.Second) })
