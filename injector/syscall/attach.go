@@ -23,7 +23,7 @@ type Attachment struct {
 	follower *subtreeFollower // nil without CgroupPaths
 	// followErr is why there is no follower despite CgroupPaths.
 	followErr error
-	closed   bool
+	closed    bool
 }
 
 // attachState is what the backend attach functions share while building an
