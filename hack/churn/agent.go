@@ -91,6 +91,8 @@ func (r *runner) readyAgent(ctx context.Context, timeout time.Duration, old int)
 type killResult struct {
 	pid, newPID int
 	atCycle     int
+	at          time.Time     // when the SIGKILL was sent
+	held        int           // Temblor BPF objects loaded just before it
 	released    time.Duration // until no Temblor BPF object was loaded; -1 if never seen empty
 	back        time.Duration // until the new agent was Ready
 	podReplaced bool          // the kubelet held the restart back (CrashLoopBackOff): the pod was deleted
@@ -113,7 +115,11 @@ func (r *runner) killAgent(ctx context.Context, atCycle int) killResult {
 		k.err = fmt.Errorf("no agent process of pod %s", pod.Name)
 		return k
 	}
+	if objs, err := testutil.TemblorBPF(); err == nil {
+		k.held = len(objs)
+	}
 	t0 := time.Now()
+	k.at = t0
 	if err := syscall.Kill(k.pid, syscall.SIGKILL); err != nil {
 		k.err = fmt.Errorf("SIGKILL agent pid %d: %w", k.pid, err)
 		return k

@@ -23,6 +23,18 @@ type tally struct {
 	notEnded  []string        // "churn-00042: ran out: phase Failed: ..."
 	lateness  []time.Duration // ran-out Faults: Succeeded seen minus expiryTime
 	goneAfter []time.Duration // deleted Faults: gone after the delete
+	injectLat []time.Duration // ran-out Faults: first injection minus create
+	// neverInjected are ran-out Faults that ended Failed because no agent
+	// injected them before their deadline; evaluate excuses those whose
+	// life overlapped an agent kill.
+	neverInjected []lifetime
+}
+
+// lifetime is when a Fault was created and when it expired.
+type lifetime struct {
+	name            string
+	created, expiry time.Time
+	msg             string
 }
 
 func newTally() *tally {
@@ -59,6 +71,7 @@ func (t *tally) endedCount() int {
 func (r *runner) cycle(ctx context.Context, i int) {
 	p := r.draw(i)
 	f := p.fault
+	created := time.Now()
 	if err := r.c.Create(ctx, f); err != nil {
 		r.st.fail(f.Name, p.end, "create: %v", err)
 		return
@@ -86,6 +99,13 @@ func (r *runner) cycle(ctx context.Context, i int) {
 			r.delete(ctx, key, p.end, false)
 			return
 		}
+		if got.Status.Phase == "Failed" && got.Status.ExpiryTime != nil && neverInjected(got) {
+			r.st.mu.Lock()
+			r.st.neverInjected = append(r.st.neverInjected, lifetime{f.Name, created, got.Status.ExpiryTime.Time, conditionsOf(got)})
+			r.st.mu.Unlock()
+			r.delete(ctx, key, p.end, true)
+			return
+		}
 		if got.Status.Phase != "Succeeded" {
 			r.st.fail(f.Name, p.end, "phase %s: %s", got.Status.Phase, conditionsOf(got))
 			r.delete(ctx, key, p.end, false)
@@ -94,6 +114,9 @@ func (r *runner) cycle(ctx context.Context, i int) {
 		if got.Status.ExpiryTime != nil {
 			r.st.mu.Lock()
 			r.st.lateness = append(r.st.lateness, seen.Sub(got.Status.ExpiryTime.Time))
+			if got.Status.FirstInjectedTime != nil {
+				r.st.injectLat = append(r.st.injectLat, got.Status.FirstInjectedTime.Sub(created))
+			}
 			r.st.mu.Unlock()
 		}
 	}
@@ -151,6 +174,17 @@ func (r *runner) waitPhase(ctx context.Context, key client.ObjectKey, timeout ti
 		return &f, fmt.Errorf("phase %q after %s (want %v): %w; %s", f.Status.Phase, timeout, phases, err, conditionsOf(&f))
 	}
 	return &f, nil
+}
+
+// neverInjected reports whether the Fault failed because nothing was
+// injected before its deadline.
+func neverInjected(f *chaosv1.Fault) bool {
+	for _, c := range f.Status.Conditions {
+		if c.Reason == "NeverInjected" {
+			return true
+		}
+	}
+	return false
 }
 
 func conditionsOf(f *chaosv1.Fault) string {

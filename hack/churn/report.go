@@ -42,6 +42,15 @@ func (rep *report) evaluate(cfg config) {
 		ended += v
 	}
 	notEnded := append([]string(nil), t.notEnded...)
+	var excused, unexcused []string
+	for _, l := range t.neverInjected {
+		line := fmt.Sprintf("%s created %s, expired %s: %s", l.name, l.created.Format("15:04:05.000"), l.expiry.Format("15:04:05.000"), l.msg)
+		if rep.agentDownDuring(l.created, l.expiry) {
+			excused = append(excused, line)
+		} else {
+			unexcused = append(unexcused, line)
+		}
+	}
 	t.mu.Unlock()
 	kills, replaced, killErrs := 0, 0, []string{}
 	for _, k := range rep.kills {
@@ -59,6 +68,8 @@ func (rep *report) evaluate(cfg config) {
 	}
 	add("cycles ended as planned", fmt.Sprint(cfg.cycles), fmt.Sprint(ended), ended == cfg.cycles)
 	add("Faults that did not end", "0", fmt.Sprint(len(notEnded)), len(notEnded) == 0, notEnded...)
+	add("ran out never injected, agent killed meanwhile", "(expected)", fmt.Sprint(len(excused)), true, excused...)
+	add("ran out never injected, agent up", "0", fmt.Sprint(len(unexcused)), len(unexcused) == 0, unexcused...)
 	add("agent SIGKILLs", fmt.Sprint(cfg.kills), fmt.Sprintf("%d (%d after CrashLoopBackOff: pod replaced)", kills, replaced), kills == cfg.kills, killErrs...)
 	add("Faults left", "0", fmt.Sprint(len(rep.faultsLeft)), len(rep.faultsLeft) == 0, rep.faultsLeft...)
 	add("FaultInjections left", "0", fmt.Sprint(len(rep.fisLeft)), len(rep.fisLeft) == 0, rep.fisLeft...)
@@ -74,6 +85,22 @@ func (rep *report) evaluate(cfg config) {
 	add("victim netns checked", fmt.Sprint(rep.victims), fmt.Sprint(rep.netnsSeen), rep.netnsSeen == rep.victims && rep.victims == cfg.pods)
 	add("victim cgroup dirs left", "0", fmt.Sprint(len(rep.cgroupsLeft)), len(rep.cgroupsLeft) == 0, rep.cgroupsLeft...)
 	add("victim netns still referenced", "0", fmt.Sprint(len(rep.netnsLeft)), len(rep.netnsLeft) == 0, rep.netnsLeft...)
+}
+
+// agentDownDuring reports whether an agent kill's outage (from the SIGKILL
+// until the new agent was Ready, plus 2 s for it to resync) overlapped
+// [from, to].
+func (rep *report) agentDownDuring(from, to time.Time) bool {
+	for _, k := range rep.kills {
+		end := k.at.Add(k.back + 2*time.Second)
+		if k.back == 0 {
+			end = k.at.Add(time.Hour)
+		}
+		if !k.at.After(to) && !end.Before(from) {
+			return true
+		}
+	}
+	return false
 }
 
 func (rep *report) ok() bool {
@@ -103,6 +130,9 @@ func (rep *report) print(w io.Writer, cfg config, total time.Duration) {
 	p50, p95, pmax := quantiles(t.lateness)
 	fmt.Fprintf(w, "ran-out Faults, Succeeded seen after expiryTime: p50 %s p95 %s max %s (n=%d)\n",
 		p50.Round(time.Millisecond), p95.Round(time.Millisecond), pmax.Round(time.Millisecond), len(t.lateness))
+	p50, p95, pmax = quantiles(t.injectLat)
+	fmt.Fprintf(w, "ran-out Faults, first injection after the create: p50 %s p95 %s max %s (n=%d)\n",
+		p50.Round(time.Millisecond), p95.Round(time.Millisecond), pmax.Round(time.Millisecond), len(t.injectLat))
 	p50, p95, pmax = quantiles(t.goneAfter)
 	fmt.Fprintf(w, "deleted Faults, gone after the delete: p50 %s p95 %s max %s (n=%d)\n",
 		p50.Round(time.Millisecond), p95.Round(time.Millisecond), pmax.Round(time.Millisecond), len(t.goneAfter))
@@ -110,10 +140,10 @@ func (rep *report) print(w io.Writer, cfg config, total time.Duration) {
 	for i, k := range rep.kills {
 		rel := "not seen empty (new agent first)"
 		if k.released >= 0 {
-			rel = k.released.Round(time.Millisecond).String()
+			rel = k.released.Round(time.Microsecond).String()
 		}
-		fmt.Fprintf(w, "kill %2d at cycle %4d: pid %d -> %d, BPF released %s, agent Ready again %s, pod replaced %v\n",
-			i+1, k.atCycle, k.pid, k.newPID, rel, k.back.Round(time.Millisecond), k.podReplaced)
+		fmt.Fprintf(w, "kill %2d at cycle %4d: pid %d -> %d, %d Temblor BPF objects held, released in %s, agent Ready again %s, pod replaced %v\n",
+			i+1, k.atCycle, k.pid, k.newPID, k.held, rel, k.back.Round(time.Microsecond), k.podReplaced)
 	}
 	fmt.Fprintf(w, "agent baselines: first agent after warm-up pid %d %d fds %d kB; fresh agent after the last kill + warm-up pid %d %d fds %d kB; final pid %d %d fds %d kB\n\n",
 		rep.first.pid, rep.first.fds, rep.first.rssKB, rep.base.pid, rep.base.fds, rep.base.rssKB, rep.end.pid, rep.end.fds, rep.end.rssKB)
