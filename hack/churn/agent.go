@@ -115,9 +115,12 @@ func (r *runner) killAgent(ctx context.Context, atCycle int) killResult {
 		k.err = fmt.Errorf("no agent process of pod %s", pod.Name)
 		return k
 	}
-	if objs, err := testutil.TemblorBPF(); err == nil {
+	// Kill it while it holds faults (up to 10 s of waiting for one).
+	poll(ctx, 10*time.Second, 20*time.Millisecond, func() (bool, error) {
+		objs, err := testutil.TemblorBPF()
 		k.held = len(objs)
-	}
+		return err == nil && len(objs) > 0, nil
+	})
 	t0 := time.Now()
 	k.at = t0
 	if err := syscall.Kill(k.pid, syscall.SIGKILL); err != nil {
