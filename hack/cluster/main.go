@@ -10,6 +10,7 @@
 //	go run ./hack/cluster load-images  build and import pause, manager, agent, e2e app
 //	go run ./hack/cluster deploy       kubectl apply -k an overlay of config/default (+ config/agent)
 //	go run ./hack/cluster kubeconfig   print the kubeconfig path
+//	go run ./hack/cluster stop NAME... stop control-plane components (etcd, kube-apiserver, ...); up restarts them
 //
 // Everything lives under one state directory (TEMBLOR_CLUSTER_DIR, default
 // /var/lib/temblor-cluster): certificates, etcd data, containerd root and
@@ -84,7 +85,7 @@ func envOr(k, def string) string {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: go run ./hack/cluster up|down|status|load-images|deploy|kubeconfig")
+	fmt.Fprintln(os.Stderr, "usage: go run ./hack/cluster up|down|status|load-images|deploy|kubeconfig|stop NAME...")
 	os.Exit(2)
 }
 
@@ -115,6 +116,8 @@ func main() {
 		err = deploy()
 	case "kubeconfig":
 		fmt.Println(state.kubeconfig())
+	case "stop":
+		err = stop(os.Args[2:])
 	default:
 		usage()
 	}
