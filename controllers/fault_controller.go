@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/internal/ratelimit"
 )
 
 // DefaultProtectedNamespaces are never targeted unless the operator says so.
@@ -167,7 +168,7 @@ func (r *FaultReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&chaosv1.Fault{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&chaosv1.FaultInjection{}).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles), RateLimiter: ratelimit.Controller()}).
 		Named("fault").
 		Complete(r)
 }

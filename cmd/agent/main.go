@@ -33,7 +33,7 @@ func run() error {
 		hostNetNS, criEndpoint           string
 		netMethod, protected             string
 		grace, statusInterval            time.Duration
-		qps                              float64
+		qps, statusWrites                float64
 		burst                            int
 	)
 	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "the node this agent runs on (default $NODE_NAME)")
@@ -52,8 +52,10 @@ func run() error {
 		"comma-separated namespaces the agent never injects into, whatever a FaultInjection says")
 	flag.StringVar(&criEndpoint, "cri-endpoint", "",
 		"container runtime socket (unix:///path), to follow restarts of the containers a fault names; default: the first of "+strings.Join(podresolve.DefaultCRIEndpoints, ", ")+" that exists")
-	flag.Float64Var(&qps, "kube-api-qps", 20, "queries per second to the API server")
-	flag.IntVar(&burst, "kube-api-burst", 40, "burst of queries to the API server")
+	flag.Float64Var(&qps, "kube-api-qps", 50, "queries per second to the API server")
+	flag.IntVar(&burst, "kube-api-burst", 100, "burst of queries to the API server")
+	flag.Float64Var(&statusWrites, "status-writes-per-second", agent.DefaultStatusWritesPerSecond,
+		"budget of routine counter refreshes: with many faults the status interval stretches to stay within it")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -77,12 +79,13 @@ func run() error {
 	cfg.QPS, cfg.Burst = float32(qps), burst
 
 	a := &agent.Agent{
-		NodeName:       nodeName,
-		Resolver:       &podresolve.Resolver{ProcRoot: procRoot, CgroupRoot: cgroupRoot, HostNetNSPath: hostNetNS},
-		SyscallBackend: b,
-		NetworkMethod:  method,
-		StatusInterval: statusInterval,
-		APIServerGrace: grace,
+		NodeName:              nodeName,
+		Resolver:              &podresolve.Resolver{ProcRoot: procRoot, CgroupRoot: cgroupRoot, HostNetNSPath: hostNetNS},
+		SyscallBackend:        b,
+		NetworkMethod:         method,
+		StatusInterval:        statusInterval,
+		StatusWritesPerSecond: statusWrites,
+		APIServerGrace:        grace,
 		// Never nil: an empty flag protects no namespace.
 		ProtectedNamespaces: splitList(protected),
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/temblor-dev/temblor/injector/network"
 	"github.com/temblor-dev/temblor/injector/podresolve"
 	sysfault "github.com/temblor-dev/temblor/injector/syscall"
+	"github.com/temblor-dev/temblor/internal/ratelimit"
 )
 
 // +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultinjections,verbs=get;list;watch;patch
@@ -73,6 +74,10 @@ type Agent struct {
 	// it accepts; nil sweeps every pod. Tests on a shared host use it to
 	// keep to their own fake pods.
 	SweepPod func(pod *podresolve.Pod) bool
+
+	// StatusWritesPerSecond bounds routine counter refreshes (default
+	// DefaultStatusWritesPerSecond); state changes are written at once.
+	StatusWritesPerSecond float64
 
 	// ContainerNamer names restarted containers of container-scoped
 	// syscall faults (the container runtime, over CRI). Without it such a
@@ -133,7 +138,7 @@ func (a *Agent) SetupWithManager(mgr manager.Manager) error {
 		For(&chaosv1.FaultInjection{}).
 		Named("faultinjection-agent").
 		WatchesRawSource(source.Channel(a.events, &handler.TypedEnqueueRequestForObject[*chaosv1.FaultInjection]{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 4, SkipNameValidation: ptr.To(true)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4, SkipNameValidation: ptr.To(true), RateLimiter: ratelimit.Controller()}).
 		Complete(a)
 	if err != nil {
 		return fmt.Errorf("set up fault injection controller: %w", err)
@@ -153,6 +158,9 @@ func (a *Agent) defaults() {
 	}
 	if a.APIServerGrace <= 0 {
 		a.APIServerGrace = DefaultAPIServerGrace
+	}
+	if a.StatusWritesPerSecond <= 0 {
+		a.StatusWritesPerSecond = DefaultStatusWritesPerSecond
 	}
 	if a.AttachWorkers <= 0 {
 		a.AttachWorkers = DefaultAttachWorkers
@@ -227,4 +235,17 @@ func (a *Agent) updateActive() {
 		f.mu.Unlock()
 	}
 	faultsActive.Set(float64(n))
+}
+
+// running counts the faults that have not ended.
+func (a *Agent) running() int {
+	n := 0
+	for _, f := range a.snapshotFaults() {
+		f.mu.Lock()
+		if f.ended == endNone {
+			n++
+		}
+		f.mu.Unlock()
+	}
+	return n
 }

@@ -208,3 +208,19 @@ func TestTeardownRetrySweepsLegacy(t *testing.T) {
 		t.Errorf("condition after the retry: %+v", c)
 	}
 }
+
+// TestRefreshEvery: many faults stretch the counter refresh to stay within
+// the status write budget; few keep the configured interval.
+func TestRefreshEvery(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{{0, 5 * time.Second}, {1, 5 * time.Second}, {25, 5 * time.Second}, {100, 20 * time.Second}, {1000, 200 * time.Second}} {
+		if got := refreshEvery(5*time.Second, 5, tc.n); got != tc.want {
+			t.Errorf("refreshEvery(5s, 5/s, %d) = %s, want %s", tc.n, got, tc.want)
+		}
+	}
+	if got := refreshEvery(5*time.Second, 0, 100); got != 5*time.Second {
+		t.Errorf("no budget: %s, want the interval", got)
+	}
+}

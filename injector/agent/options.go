@@ -19,7 +19,22 @@ const (
 	DefaultAPIServerGrace = 30 * time.Second
 	DefaultStatusInterval = 5 * time.Second
 	DefaultAttachWorkers  = 16
+	// DefaultStatusWritesPerSecond is the agent's budget of routine
+	// counter refreshes: with many faults the refresh interval stretches so
+	// that they stay within it, leaving the API client's rate for what
+	// must not wait (injection, teardown, finalizer release).
+	DefaultStatusWritesPerSecond = 5
 )
+
+// refreshEvery is how often one fault's counters are refreshed when n
+// faults run: StatusInterval, stretched to keep n faults within the status
+// write budget.
+func refreshEvery(interval time.Duration, writesPerSecond float64, n int) time.Duration {
+	if writesPerSecond <= 0 || n <= 0 {
+		return interval
+	}
+	return max(interval, time.Duration(float64(n)/writesPerSecond*float64(time.Second)))
+}
 
 // CacheOptions limits the manager's cache to the FaultInjections labelled
 // for nodeName, so that an agent never lists or watches other nodes' work.

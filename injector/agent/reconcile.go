@@ -69,7 +69,8 @@ func (a *Agent) reconcileNormal(ctx context.Context, fi *chaosv1.FaultInjection,
 		return ctrl.Result{RequeueAfter: min(restartPoll, max(time.Until(f.deadline), 10*time.Millisecond))}, nil
 	}
 	// The deadline timer acts on time; this requeue only refreshes status.
-	return ctrl.Result{RequeueAfter: max(min(a.StatusInterval, time.Until(f.deadline)), 10*time.Millisecond)}, nil
+	every := refreshEvery(a.StatusInterval, a.StatusWritesPerSecond, a.running())
+	return ctrl.Result{RequeueAfter: max(min(every, time.Until(f.deadline)), 10*time.Millisecond)}, nil
 }
 
 // reconcileExpired tears the fault down (the deadline timer normally did
