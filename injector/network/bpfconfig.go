@@ -2,6 +2,10 @@ package network
 
 import (
 	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/cilium/ebpf"
 
 	"github.com/temblor-dev/temblor/bpf"
 )
@@ -68,15 +72,58 @@ func portRanges(rs []PortRange) (out [MaxPortRanges]bpf.NetfaultPortRange, n uin
 
 // loadObjects loads the netfault object and writes cfg into its maps.
 func loadObjects(c Config) (*bpf.NetfaultObjects, error) {
-	var objs bpf.NetfaultObjects
-	if err := bpf.LoadNetfaultObjects(&objs, nil); err != nil {
+	spec, err := netfaultSpec()
+	if err != nil {
+		return nil, fmt.Errorf("load netfault object spec: %w", err)
+	}
+	// Load, and have the verifier check, only the programs this Config
+	// attaches: an egress drop needs neither the ingress tc nor the XDP
+	// program. The verifier is most of an attach's CPU.
+	cs := spec.Copy()
+	for name := range cs.Programs {
+		if !slices.Contains(neededPrograms(c), name) {
+			delete(cs.Programs, name)
+		}
+	}
+	coll, err := ebpf.NewCollection(cs)
+	if err != nil {
 		return nil, fmt.Errorf("load netfault programs: %w", err)
 	}
+	defer coll.Close() // whatever was not handed over below
+	var objs bpf.NetfaultObjects
+	if err := coll.Assign(&objs.NetfaultMaps); err != nil {
+		return nil, fmt.Errorf("assign netfault maps: %w", err)
+	}
+	objs.TbTcEgress = coll.DetachProgram(bpf.NetfaultProgTbTcEgress)
+	objs.TbTcIngress = coll.DetachProgram(bpf.NetfaultProgTbTcIngress)
+	objs.TbXdpIngress = coll.DetachProgram(bpf.NetfaultProgTbXdpIngress)
 	if err := writeConfig(&objs, c); err != nil {
 		objs.Close()
 		return nil, err
 	}
 	return &objs, nil
+}
+
+// netfaultSpec parses the embedded object once.
+var netfaultSpec = sync.OnceValues(bpf.LoadNetfault)
+
+// neededPrograms names the programs Config c can attach: tc egress for
+// egress, tc ingress for ingress, and XDP too for an ingress drop that may
+// use it (tc ingress stays loaded as XDP's fallback in Auto mode).
+func neededPrograms(c Config) []string {
+	var out []string
+	if c.Direction&Egress != 0 {
+		out = append(out, bpf.NetfaultProgTbTcEgress)
+	}
+	if c.Direction&Ingress != 0 {
+		if c.Action == ActionDrop && c.XDP != XDPDisabled {
+			out = append(out, bpf.NetfaultProgTbXdpIngress)
+		}
+		if !(c.Action == ActionDrop && c.XDP != XDPDisabled && c.XDP != XDPAuto) {
+			out = append(out, bpf.NetfaultProgTbTcIngress)
+		}
+	}
+	return out
 }
 
 func writeConfig(objs *bpf.NetfaultObjects, c Config) error {
