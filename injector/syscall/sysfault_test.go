@@ -93,7 +93,7 @@ const requireBackendsEnv = "TEMBLOR_REQUIRE_BACKENDS"
 
 // requireBackend skips (fails in CI) when the probe says the kernel cannot
 // run backend b, with the probe's reason; TEMBLOR_REQUIRE_BACKENDS overrides.
-func requireBackend(t *testing.T, b Backend) {
+func requireBackend(t testing.TB, b Backend) {
 	t.Helper()
 	sup := Probe(context.Background()).Backends[b]
 	switch sup.State {
