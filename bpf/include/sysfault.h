@@ -5,8 +5,11 @@
  *
  * Every backend answers the same question the same way: is the current task a
  * target (tb_sf_targets, keyed by netns inode, cgroup v2 id or mntns inode),
- * does the optional path prefix match, and does the dice roll in basis points
- * say "fail"? The maps are declared identically in every object so the Go
+ * does the optional path prefix match, do the optional socket filters (port
+ * ranges in tb_sf_config, peer CIDRs in the tb_sf_peers LPM trie) match the
+ * call's address, and does the dice roll in basis points say "fail"? The
+ * filters are read only after the target check: untargeted tasks do not pay
+ * for them. The maps are declared identically in every object so the Go
  * side creates them once and shares them between all programs of one
  * attachment (MapReplacements): counters add up across backends.
  *
