@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,10 +86,12 @@ func connect4Filter(t *testing.T) sockCase {
 		}
 	}()
 	return sockCase{
-		ports:  onePort(p[0]),
-		peers:  []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
-		hit:    hostPort("127.0.0.1", p[0]),
-		misses: []string{hostPort("127.0.0.1", p[1]), hostPort("127.0.0.2", p[0])},
+		ports: onePort(p[0]),
+		peers: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+		hit:   hostPort("127.0.0.1", p[0]),
+		// Another port, another peer, and an AF_UNIX socket, which no
+		// filter matches.
+		misses: []string{hostPort("127.0.0.1", p[1]), hostPort("127.0.0.2", p[0]), unixListener(t)},
 	}
 }
 
@@ -118,14 +121,41 @@ func connect6Filter(t *testing.T) sockCase {
 	}
 }
 
-// udpPortFilter: UDP datagrams to one port fail, to another pass.
+// udpPortFilter: UDP datagrams to one port fail, to another pass, and so do
+// sends without an address on a socket connected to the filtered port.
 func udpPortFilter(t *testing.T) sockCase {
 	p := listeners(t, "udp", "127.0.0.1", 2)
 	return sockCase{
 		ports:  onePort(p[0]),
 		hit:    hostPort("127.0.0.1", p[0]),
-		misses: []string{hostPort("127.0.0.1", p[1])},
+		misses: []string{hostPort("127.0.0.1", p[1]), connectedPrefix + hostPort("127.0.0.1", p[0])},
 	}
+}
+
+// connectedPrefix marks a helper address to connect the UDP socket to and
+// then send to without an address.
+const connectedPrefix = "connected:"
+
+// unixListener accepts and closes AF_UNIX stream connections until the test
+// ends, and returns its address as the helpers take it.
+func unixListener(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatalf("listen unix: %v", err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return "unix:" + path
 }
 
 // bindAddrFilter: for bind the "peer" is the local address being bound.
@@ -288,11 +318,20 @@ func TestSockFilterEligible(t *testing.T) {
 	}
 }
 
-// helperSock makes one call of a socket-filter mode to addr.
+// helperSock makes one call of a socket-filter mode to addr: "host:port",
+// "unix:PATH" for an AF_UNIX socket, or "connected:host:port" for a send
+// without an address on a UDP socket connected there first.
 func helperSock(mode, addr string) error {
-	sa, family, err := parseSockaddr(addr)
-	if err != nil {
-		return err
+	var sa unix.Sockaddr
+	family := unix.AF_UNIX
+	connected := strings.HasPrefix(addr, connectedPrefix)
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		sa = &unix.SockaddrUnix{Name: path}
+	} else {
+		var err error
+		if sa, family, err = parseSockaddr(strings.TrimPrefix(addr, connectedPrefix)); err != nil {
+			return err
+		}
 	}
 	typ := unix.SOCK_STREAM
 	if mode == "sendto" || mode == "sendmsg" {
@@ -303,6 +342,12 @@ func helperSock(mode, addr string) error {
 		return fmt.Errorf("socket: %w", err)
 	}
 	defer unix.Close(fd)
+	if connected {
+		if err := unix.Connect(fd, sa); err != nil {
+			return fmt.Errorf("connect before send: %w", err)
+		}
+		sa = nil
+	}
 	switch mode {
 	case "connect-addr":
 		return unix.Connect(fd, sa)
