@@ -47,6 +47,13 @@ func Syscall(a *chaosv1.SyscallAction, backend sysfault.Backend) (sysfault.Confi
 		cfg.PeerCIDRs = append(cfg.PeerCIDRs, p.Masked())
 	}
 	errs = append(errs, syscallRules(a)...)
+	if len(errs) == 0 {
+		// What the CRD lets through must also be a configuration the
+		// injector takes; refuse here, with the reason, if not.
+		if err := cfg.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return sysfault.Config{}, fmt.Errorf("convert syscall action: %w", err)
 	}

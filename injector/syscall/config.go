@@ -123,6 +123,10 @@ func (c Config) sockFilterErrors() []error {
 	return errs
 }
 
+// Validate checks the config on its own, with no kernel work: what it
+// refuses, no backend would attach.
+func (c Config) Validate() error { return c.validate() }
+
 // validate checks the config on its own, before any kernel work.
 func (c Config) validate() error {
 	var errs []error
