@@ -11,29 +11,13 @@
  * reach the task as 4294967268, a "successful" syscall.
  *
  * The attach target is set from Go (ProgramSpec.AttachTo), one load per
- * syscall. Variants and path semantics are those of sysfault_kprobe.c.
+ * syscall. Variants (path and socket filter) and their semantics are
+ * those of sysfault_kprobe.c.
  */
 #include "sysfault.h"
 #include <bpf/bpf_tracing.h>
 
 char __license[] SEC("license") = "Dual BSD/GPL";
-
-static __always_inline long tb_sf_syscall_verdict(const char *upath)
-{
-	struct tb_sf_config *cfg = tb_sf_get_config();
-	char *buf;
-
-	if (!cfg || !tb_sf_task_targeted(cfg))
-		return 0;
-	if (upath && cfg->path_len) {
-		buf = tb_sf_scratch_buf();
-		if (!buf || bpf_probe_read_user_str(buf, TB_SF_PATH_MAX, upath) < 0)
-			return 0;
-		if (!tb_sf_path_matches(cfg, buf))
-			return 0;
-	}
-	return -(long)tb_sf_roll(cfg);
-}
 
 /*
  * ctx[0] is the wrapper's argument (the saved user registers), ctx[1] the
@@ -44,7 +28,7 @@ long tb_sf_fmr(unsigned long long *ctx)
 {
 	if (ctx[1])
 		return (long)ctx[1];
-	return tb_sf_syscall_verdict(NULL);
+	return tb_sf_entry_verdict(NULL, TB_SF_SA_NONE, NULL);
 }
 
 SEC("fmod_ret")
@@ -54,7 +38,7 @@ long tb_sf_fmr_path1(unsigned long long *ctx)
 
 	if (ctx[1])
 		return (long)ctx[1];
-	return tb_sf_syscall_verdict((const char *)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	return tb_sf_entry_verdict((const char *)PT_REGS_PARM1_CORE_SYSCALL(regs), TB_SF_SA_NONE, NULL);
 }
 
 SEC("fmod_ret")
@@ -64,5 +48,38 @@ long tb_sf_fmr_path2(unsigned long long *ctx)
 
 	if (ctx[1])
 		return (long)ctx[1];
-	return tb_sf_syscall_verdict((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+	return tb_sf_entry_verdict((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs), TB_SF_SA_NONE, NULL);
+}
+
+/* connect, bind: the user sockaddr is argument 2. */
+SEC("fmod_ret")
+long tb_sf_fmr_sa2(unsigned long long *ctx)
+{
+	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
+
+	if (ctx[1])
+		return (long)ctx[1];
+	return tb_sf_entry_verdict(NULL, TB_SF_SA_ARG, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+}
+
+/* sendto: the user sockaddr is argument 5. */
+SEC("fmod_ret")
+long tb_sf_fmr_sa5(unsigned long long *ctx)
+{
+	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
+
+	if (ctx[1])
+		return (long)ctx[1];
+	return tb_sf_entry_verdict(NULL, TB_SF_SA_ARG, (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs));
+}
+
+/* sendmsg: the user sockaddr is msg_name of the msghdr in argument 2. */
+SEC("fmod_ret")
+long tb_sf_fmr_msg2(unsigned long long *ctx)
+{
+	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
+
+	if (ctx[1])
+		return (long)ctx[1];
+	return tb_sf_entry_verdict(NULL, TB_SF_SA_MSG, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
 }

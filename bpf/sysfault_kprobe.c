@@ -11,6 +11,12 @@
  *   tb_sf_kp_path1  path prefix checked against syscall argument 1
  *   tb_sf_kp_path2  path prefix checked against syscall argument 2 (the *at
  *                   calls)
+ *   tb_sf_kp_sa2    socket filters checked against the user sockaddr in
+ *                   argument 2 (connect, bind)
+ *   tb_sf_kp_sa5    the same with argument 5 (sendto; NULL on a connected
+ *                   socket, which then does not match)
+ *   tb_sf_kp_msg2   the same with msg_name of the user msghdr in argument 2
+ *                   (sendmsg)
  * The path compared is the string the task passed, not a resolved path:
  * relative paths and symlinks are not followed.
  */
@@ -18,27 +24,6 @@
 #include <bpf/bpf_tracing.h>
 
 char __license[] SEC("license") = "Dual BSD/GPL";
-
-/*
- * tb_sf_syscall_verdict returns 0 to let the syscall run or -errno to fail
- * it. upath is the user-space path argument or NULL when there is none.
- */
-static __always_inline long tb_sf_syscall_verdict(const char *upath)
-{
-	struct tb_sf_config *cfg = tb_sf_get_config();
-	char *buf;
-
-	if (!cfg || !tb_sf_task_targeted(cfg))
-		return 0;
-	if (upath && cfg->path_len) {
-		buf = tb_sf_scratch_buf();
-		if (!buf || bpf_probe_read_user_str(buf, TB_SF_PATH_MAX, upath) < 0)
-			return 0;
-		if (!tb_sf_path_matches(cfg, buf))
-			return 0;
-	}
-	return -(long)tb_sf_roll(cfg);
-}
 
 /* The syscall wrapper's only argument: the task's saved user registers. */
 static __always_inline struct pt_regs *tb_sf_user_regs(struct pt_regs *ctx)
@@ -56,7 +41,7 @@ static __always_inline int tb_sf_kprobe_apply(struct pt_regs *ctx, long ret)
 SEC("kprobe")
 int tb_sf_kp(struct pt_regs *ctx)
 {
-	return tb_sf_kprobe_apply(ctx, tb_sf_syscall_verdict(NULL));
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(NULL, TB_SF_SA_NONE, NULL));
 }
 
 SEC("kprobe")
@@ -65,7 +50,7 @@ int tb_sf_kp_path1(struct pt_regs *ctx)
 	struct pt_regs *regs = tb_sf_user_regs(ctx);
 	const char *upath = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
 
-	return tb_sf_kprobe_apply(ctx, tb_sf_syscall_verdict(upath));
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(upath, TB_SF_SA_NONE, NULL));
 }
 
 SEC("kprobe")
@@ -74,5 +59,35 @@ int tb_sf_kp_path2(struct pt_regs *ctx)
 	struct pt_regs *regs = tb_sf_user_regs(ctx);
 	const char *upath = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
 
-	return tb_sf_kprobe_apply(ctx, tb_sf_syscall_verdict(upath));
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(upath, TB_SF_SA_NONE, NULL));
+}
+
+/* connect(fd, addr, len), bind(fd, addr, len): the sockaddr is argument 2. */
+SEC("kprobe")
+int tb_sf_kp_sa2(struct pt_regs *ctx)
+{
+	struct pt_regs *regs = tb_sf_user_regs(ctx);
+	const void *sa = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(NULL, TB_SF_SA_ARG, sa));
+}
+
+/* sendto(fd, buf, len, flags, addr, addrlen): the sockaddr is argument 5. */
+SEC("kprobe")
+int tb_sf_kp_sa5(struct pt_regs *ctx)
+{
+	struct pt_regs *regs = tb_sf_user_regs(ctx);
+	const void *sa = (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs);
+
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(NULL, TB_SF_SA_ARG, sa));
+}
+
+/* sendmsg(fd, msg, flags): the sockaddr is msg->msg_name. */
+SEC("kprobe")
+int tb_sf_kp_msg2(struct pt_regs *ctx)
+{
+	struct pt_regs *regs = tb_sf_user_regs(ctx);
+	const void *msg = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(NULL, TB_SF_SA_MSG, msg));
 }

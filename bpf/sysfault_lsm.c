@@ -44,16 +44,23 @@ static __always_inline long tb_sf_lsm_clamp(long v)
 }
 
 /*
- * tb_sf_lsm_verdict returns 0 to allow, or -errno. path, when not NULL, is
- * resolved with bpf_d_path and compared with the configured prefix.
+ * tb_sf_lsm_verdict_sa is tb_sf_lsm_verdict for the socket hooks: when
+ * has_sa, sa is the kernel's copy of the call's struct sockaddr (NULL when
+ * the call has none, as a send on a connected socket), which the socket
+ * filters compare. Hooks without an address fail nothing under a filter.
  */
-static __always_inline long tb_sf_lsm_verdict(struct path *path)
+static __always_inline long tb_sf_lsm_verdict_sa(struct path *path, bool has_sa, const void *sa)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
+	struct tb_sf_addr a = {};
 	char *buf;
 
 	if (!cfg || !tb_sf_task_targeted(cfg))
 		return 0;
+	if (cfg->sock_filter) {
+		if (!has_sa || !tb_sf_read_sockaddr(&a, sa, false) || !tb_sf_addr_matches(cfg, &a))
+			return 0;
+	}
 	if (path && cfg->path_len) {
 		buf = tb_sf_scratch_buf();
 		if (!buf || bpf_d_path(path, buf, TB_SF_PATH_MAX) < 0)
@@ -62,6 +69,15 @@ static __always_inline long tb_sf_lsm_verdict(struct path *path)
 			return 0;
 	}
 	return tb_sf_lsm_clamp(-(long)tb_sf_roll(cfg));
+}
+
+/*
+ * tb_sf_lsm_verdict returns 0 to allow, or -errno. path, when not NULL, is
+ * resolved with bpf_d_path and compared with the configured prefix.
+ */
+static __always_inline long tb_sf_lsm_verdict(struct path *path)
+{
+	return tb_sf_lsm_verdict_sa(path, false, NULL);
 }
 
 /* open, openat, creat; also openat2, open_by_handle_at, and the opens done
@@ -89,22 +105,24 @@ long BPF_PROG(tb_sf_file_perm, struct file *file, int mask, int ret)
 	return tb_sf_lsm_verdict(NULL);
 }
 
-/* connect, any address family including AF_UNIX. */
+/* connect, any address family including AF_UNIX (never matched by a socket
+ * filter, which compares AF_INET and AF_INET6 addresses only). */
 SEC("lsm/socket_connect")
 long BPF_PROG(tb_sf_sock_conn, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
 	if (ret)
 		return tb_sf_lsm_clamp((long)ret);
-	return tb_sf_lsm_verdict(NULL);
+	return tb_sf_lsm_verdict_sa(NULL, true, address);
 }
 
-/* bind, any address family. */
+/* bind, any address family; the socket filters compare the local address
+ * being bound. */
 SEC("lsm/socket_bind")
 long BPF_PROG(tb_sf_sock_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
 	if (ret)
 		return tb_sf_lsm_clamp((long)ret);
-	return tb_sf_lsm_verdict(NULL);
+	return tb_sf_lsm_verdict_sa(NULL, true, address);
 }
 
 /* accept, accept4. */
@@ -131,7 +149,8 @@ long BPF_PROG(tb_sf_sock_send, struct socket *sock, struct msghdr *msg, int size
 {
 	if (ret)
 		return tb_sf_lsm_clamp((long)ret);
-	return tb_sf_lsm_verdict(NULL);
+	/* msg_name: the kernel's copy of the destination, NULL when none. */
+	return tb_sf_lsm_verdict_sa(NULL, true, BPF_CORE_READ(msg, msg_name));
 }
 
 /* recvfrom, recvmsg; also recv, recvmmsg, and read(2) on a socket. */

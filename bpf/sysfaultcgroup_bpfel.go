@@ -14,14 +14,21 @@ import (
 )
 
 type SysfaultCgroupTbSfConfig struct {
-	_        structs.HostLayout
-	Err      uint32
-	ProbBp   uint32
-	Scope    uint32
-	FileMask uint32
-	PathLen  uint32
-	Pad      uint32
-	Path     [256]int8
+	_          structs.HostLayout
+	Err        uint32
+	ProbBp     uint32
+	Scope      uint32
+	FileMask   uint32
+	PathLen    uint32
+	SockFilter uint32
+	Nports     uint32
+	Pad        uint32
+	Ports      [8]struct {
+		_    structs.HostLayout
+		From uint16
+		To   uint16
+	}
+	Path [256]int8
 }
 
 type SysfaultCgroupTbSfKey struct {
@@ -31,11 +38,19 @@ type SysfaultCgroupTbSfKey struct {
 	Id   uint64
 }
 
+type SysfaultCgroupTbSfPeerKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Family    uint32
+	Addr      [16]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	SysfaultCgroupMapTbSfConfig    = "tb_sf_config"
+	SysfaultCgroupMapTbSfPeers     = "tb_sf_peers"
 	SysfaultCgroupMapTbSfScratch   = "tb_sf_scratch"
 	SysfaultCgroupMapTbSfStats     = "tb_sf_stats"
 	SysfaultCgroupMapTbSfTargets   = "tb_sf_targets"
@@ -108,6 +123,7 @@ type SysfaultCgroupProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SysfaultCgroupMapSpecs struct {
 	TbSfConfig  *ebpf.MapSpec `ebpf:"tb_sf_config"`
+	TbSfPeers   *ebpf.MapSpec `ebpf:"tb_sf_peers"`
 	TbSfScratch *ebpf.MapSpec `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.MapSpec `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.MapSpec `ebpf:"tb_sf_targets"`
@@ -140,6 +156,7 @@ func (o *SysfaultCgroupObjects) Close() error {
 // It can be passed to LoadSysfaultCgroupObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SysfaultCgroupMaps struct {
 	TbSfConfig  *ebpf.Map `ebpf:"tb_sf_config"`
+	TbSfPeers   *ebpf.Map `ebpf:"tb_sf_peers"`
 	TbSfScratch *ebpf.Map `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.Map `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.Map `ebpf:"tb_sf_targets"`
@@ -148,6 +165,7 @@ type SysfaultCgroupMaps struct {
 func (m *SysfaultCgroupMaps) Close() error {
 	return _SysfaultCgroupClose(
 		m.TbSfConfig,
+		m.TbSfPeers,
 		m.TbSfScratch,
 		m.TbSfStats,
 		m.TbSfTargets,

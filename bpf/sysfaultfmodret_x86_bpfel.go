@@ -14,14 +14,21 @@ import (
 )
 
 type SysfaultFmodRetTbSfConfig struct {
-	_        structs.HostLayout
-	Err      uint32
-	ProbBp   uint32
-	Scope    uint32
-	FileMask uint32
-	PathLen  uint32
-	Pad      uint32
-	Path     [256]int8
+	_          structs.HostLayout
+	Err        uint32
+	ProbBp     uint32
+	Scope      uint32
+	FileMask   uint32
+	PathLen    uint32
+	SockFilter uint32
+	Nports     uint32
+	Pad        uint32
+	Ports      [8]struct {
+		_    structs.HostLayout
+		From uint16
+		To   uint16
+	}
+	Path [256]int8
 }
 
 type SysfaultFmodRetTbSfKey struct {
@@ -31,17 +38,28 @@ type SysfaultFmodRetTbSfKey struct {
 	Id   uint64
 }
 
+type SysfaultFmodRetTbSfPeerKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Family    uint32
+	Addr      [16]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	SysfaultFmodRetMapTbSfConfig    = "tb_sf_config"
+	SysfaultFmodRetMapTbSfPeers     = "tb_sf_peers"
 	SysfaultFmodRetMapTbSfScratch   = "tb_sf_scratch"
 	SysfaultFmodRetMapTbSfStats     = "tb_sf_stats"
 	SysfaultFmodRetMapTbSfTargets   = "tb_sf_targets"
 	SysfaultFmodRetProgTbSfFmr      = "tb_sf_fmr"
+	SysfaultFmodRetProgTbSfFmrMsg2  = "tb_sf_fmr_msg2"
 	SysfaultFmodRetProgTbSfFmrPath1 = "tb_sf_fmr_path1"
 	SysfaultFmodRetProgTbSfFmrPath2 = "tb_sf_fmr_path2"
+	SysfaultFmodRetProgTbSfFmrSa2   = "tb_sf_fmr_sa2"
+	SysfaultFmodRetProgTbSfFmrSa5   = "tb_sf_fmr_sa5"
 )
 
 // LoadSysfaultFmodRet returns the embedded CollectionSpec for SysfaultFmodRet.
@@ -87,8 +105,11 @@ type SysfaultFmodRetSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SysfaultFmodRetProgramSpecs struct {
 	TbSfFmr      *ebpf.ProgramSpec `ebpf:"tb_sf_fmr"`
+	TbSfFmrMsg2  *ebpf.ProgramSpec `ebpf:"tb_sf_fmr_msg2"`
 	TbSfFmrPath1 *ebpf.ProgramSpec `ebpf:"tb_sf_fmr_path1"`
 	TbSfFmrPath2 *ebpf.ProgramSpec `ebpf:"tb_sf_fmr_path2"`
+	TbSfFmrSa2   *ebpf.ProgramSpec `ebpf:"tb_sf_fmr_sa2"`
+	TbSfFmrSa5   *ebpf.ProgramSpec `ebpf:"tb_sf_fmr_sa5"`
 }
 
 // SysfaultFmodRetMapSpecs contains maps before they are loaded into the kernel.
@@ -96,6 +117,7 @@ type SysfaultFmodRetProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SysfaultFmodRetMapSpecs struct {
 	TbSfConfig  *ebpf.MapSpec `ebpf:"tb_sf_config"`
+	TbSfPeers   *ebpf.MapSpec `ebpf:"tb_sf_peers"`
 	TbSfScratch *ebpf.MapSpec `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.MapSpec `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.MapSpec `ebpf:"tb_sf_targets"`
@@ -128,6 +150,7 @@ func (o *SysfaultFmodRetObjects) Close() error {
 // It can be passed to LoadSysfaultFmodRetObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SysfaultFmodRetMaps struct {
 	TbSfConfig  *ebpf.Map `ebpf:"tb_sf_config"`
+	TbSfPeers   *ebpf.Map `ebpf:"tb_sf_peers"`
 	TbSfScratch *ebpf.Map `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.Map `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.Map `ebpf:"tb_sf_targets"`
@@ -136,6 +159,7 @@ type SysfaultFmodRetMaps struct {
 func (m *SysfaultFmodRetMaps) Close() error {
 	return _SysfaultFmodRetClose(
 		m.TbSfConfig,
+		m.TbSfPeers,
 		m.TbSfScratch,
 		m.TbSfStats,
 		m.TbSfTargets,
@@ -153,15 +177,21 @@ type SysfaultFmodRetVariables struct {
 // It can be passed to LoadSysfaultFmodRetObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SysfaultFmodRetPrograms struct {
 	TbSfFmr      *ebpf.Program `ebpf:"tb_sf_fmr"`
+	TbSfFmrMsg2  *ebpf.Program `ebpf:"tb_sf_fmr_msg2"`
 	TbSfFmrPath1 *ebpf.Program `ebpf:"tb_sf_fmr_path1"`
 	TbSfFmrPath2 *ebpf.Program `ebpf:"tb_sf_fmr_path2"`
+	TbSfFmrSa2   *ebpf.Program `ebpf:"tb_sf_fmr_sa2"`
+	TbSfFmrSa5   *ebpf.Program `ebpf:"tb_sf_fmr_sa5"`
 }
 
 func (p *SysfaultFmodRetPrograms) Close() error {
 	return _SysfaultFmodRetClose(
 		p.TbSfFmr,
+		p.TbSfFmrMsg2,
 		p.TbSfFmrPath1,
 		p.TbSfFmrPath2,
+		p.TbSfFmrSa2,
+		p.TbSfFmrSa5,
 	)
 }
 

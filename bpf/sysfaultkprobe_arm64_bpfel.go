@@ -14,14 +14,21 @@ import (
 )
 
 type SysfaultKprobeTbSfConfig struct {
-	_        structs.HostLayout
-	Err      uint32
-	ProbBp   uint32
-	Scope    uint32
-	FileMask uint32
-	PathLen  uint32
-	Pad      uint32
-	Path     [256]int8
+	_          structs.HostLayout
+	Err        uint32
+	ProbBp     uint32
+	Scope      uint32
+	FileMask   uint32
+	PathLen    uint32
+	SockFilter uint32
+	Nports     uint32
+	Pad        uint32
+	Ports      [8]struct {
+		_    structs.HostLayout
+		From uint16
+		To   uint16
+	}
+	Path [256]int8
 }
 
 type SysfaultKprobeTbSfKey struct {
@@ -31,17 +38,28 @@ type SysfaultKprobeTbSfKey struct {
 	Id   uint64
 }
 
+type SysfaultKprobeTbSfPeerKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Family    uint32
+	Addr      [16]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	SysfaultKprobeMapTbSfConfig   = "tb_sf_config"
+	SysfaultKprobeMapTbSfPeers    = "tb_sf_peers"
 	SysfaultKprobeMapTbSfScratch  = "tb_sf_scratch"
 	SysfaultKprobeMapTbSfStats    = "tb_sf_stats"
 	SysfaultKprobeMapTbSfTargets  = "tb_sf_targets"
 	SysfaultKprobeProgTbSfKp      = "tb_sf_kp"
+	SysfaultKprobeProgTbSfKpMsg2  = "tb_sf_kp_msg2"
 	SysfaultKprobeProgTbSfKpPath1 = "tb_sf_kp_path1"
 	SysfaultKprobeProgTbSfKpPath2 = "tb_sf_kp_path2"
+	SysfaultKprobeProgTbSfKpSa2   = "tb_sf_kp_sa2"
+	SysfaultKprobeProgTbSfKpSa5   = "tb_sf_kp_sa5"
 )
 
 // LoadSysfaultKprobe returns the embedded CollectionSpec for SysfaultKprobe.
@@ -87,8 +105,11 @@ type SysfaultKprobeSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SysfaultKprobeProgramSpecs struct {
 	TbSfKp      *ebpf.ProgramSpec `ebpf:"tb_sf_kp"`
+	TbSfKpMsg2  *ebpf.ProgramSpec `ebpf:"tb_sf_kp_msg2"`
 	TbSfKpPath1 *ebpf.ProgramSpec `ebpf:"tb_sf_kp_path1"`
 	TbSfKpPath2 *ebpf.ProgramSpec `ebpf:"tb_sf_kp_path2"`
+	TbSfKpSa2   *ebpf.ProgramSpec `ebpf:"tb_sf_kp_sa2"`
+	TbSfKpSa5   *ebpf.ProgramSpec `ebpf:"tb_sf_kp_sa5"`
 }
 
 // SysfaultKprobeMapSpecs contains maps before they are loaded into the kernel.
@@ -96,6 +117,7 @@ type SysfaultKprobeProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SysfaultKprobeMapSpecs struct {
 	TbSfConfig  *ebpf.MapSpec `ebpf:"tb_sf_config"`
+	TbSfPeers   *ebpf.MapSpec `ebpf:"tb_sf_peers"`
 	TbSfScratch *ebpf.MapSpec `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.MapSpec `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.MapSpec `ebpf:"tb_sf_targets"`
@@ -128,6 +150,7 @@ func (o *SysfaultKprobeObjects) Close() error {
 // It can be passed to LoadSysfaultKprobeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SysfaultKprobeMaps struct {
 	TbSfConfig  *ebpf.Map `ebpf:"tb_sf_config"`
+	TbSfPeers   *ebpf.Map `ebpf:"tb_sf_peers"`
 	TbSfScratch *ebpf.Map `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.Map `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.Map `ebpf:"tb_sf_targets"`
@@ -136,6 +159,7 @@ type SysfaultKprobeMaps struct {
 func (m *SysfaultKprobeMaps) Close() error {
 	return _SysfaultKprobeClose(
 		m.TbSfConfig,
+		m.TbSfPeers,
 		m.TbSfScratch,
 		m.TbSfStats,
 		m.TbSfTargets,
@@ -153,15 +177,21 @@ type SysfaultKprobeVariables struct {
 // It can be passed to LoadSysfaultKprobeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SysfaultKprobePrograms struct {
 	TbSfKp      *ebpf.Program `ebpf:"tb_sf_kp"`
+	TbSfKpMsg2  *ebpf.Program `ebpf:"tb_sf_kp_msg2"`
 	TbSfKpPath1 *ebpf.Program `ebpf:"tb_sf_kp_path1"`
 	TbSfKpPath2 *ebpf.Program `ebpf:"tb_sf_kp_path2"`
+	TbSfKpSa2   *ebpf.Program `ebpf:"tb_sf_kp_sa2"`
+	TbSfKpSa5   *ebpf.Program `ebpf:"tb_sf_kp_sa5"`
 }
 
 func (p *SysfaultKprobePrograms) Close() error {
 	return _SysfaultKprobeClose(
 		p.TbSfKp,
+		p.TbSfKpMsg2,
 		p.TbSfKpPath1,
 		p.TbSfKpPath2,
+		p.TbSfKpSa2,
+		p.TbSfKpSa5,
 	)
 }
 

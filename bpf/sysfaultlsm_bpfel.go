@@ -14,14 +14,21 @@ import (
 )
 
 type SysfaultLsmTbSfConfig struct {
-	_        structs.HostLayout
-	Err      uint32
-	ProbBp   uint32
-	Scope    uint32
-	FileMask uint32
-	PathLen  uint32
-	Pad      uint32
-	Path     [256]int8
+	_          structs.HostLayout
+	Err        uint32
+	ProbBp     uint32
+	Scope      uint32
+	FileMask   uint32
+	PathLen    uint32
+	SockFilter uint32
+	Nports     uint32
+	Pad        uint32
+	Ports      [8]struct {
+		_    structs.HostLayout
+		From uint16
+		To   uint16
+	}
+	Path [256]int8
 }
 
 type SysfaultLsmTbSfKey struct {
@@ -31,11 +38,19 @@ type SysfaultLsmTbSfKey struct {
 	Id   uint64
 }
 
+type SysfaultLsmTbSfPeerKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Family    uint32
+	Addr      [16]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	SysfaultLsmMapTbSfConfig    = "tb_sf_config"
+	SysfaultLsmMapTbSfPeers     = "tb_sf_peers"
 	SysfaultLsmMapTbSfScratch   = "tb_sf_scratch"
 	SysfaultLsmMapTbSfStats     = "tb_sf_stats"
 	SysfaultLsmMapTbSfTargets   = "tb_sf_targets"
@@ -128,6 +143,7 @@ type SysfaultLsmProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SysfaultLsmMapSpecs struct {
 	TbSfConfig  *ebpf.MapSpec `ebpf:"tb_sf_config"`
+	TbSfPeers   *ebpf.MapSpec `ebpf:"tb_sf_peers"`
 	TbSfScratch *ebpf.MapSpec `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.MapSpec `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.MapSpec `ebpf:"tb_sf_targets"`
@@ -160,6 +176,7 @@ func (o *SysfaultLsmObjects) Close() error {
 // It can be passed to LoadSysfaultLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SysfaultLsmMaps struct {
 	TbSfConfig  *ebpf.Map `ebpf:"tb_sf_config"`
+	TbSfPeers   *ebpf.Map `ebpf:"tb_sf_peers"`
 	TbSfScratch *ebpf.Map `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.Map `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.Map `ebpf:"tb_sf_targets"`
@@ -168,6 +185,7 @@ type SysfaultLsmMaps struct {
 func (m *SysfaultLsmMaps) Close() error {
 	return _SysfaultLsmClose(
 		m.TbSfConfig,
+		m.TbSfPeers,
 		m.TbSfScratch,
 		m.TbSfStats,
 		m.TbSfTargets,

@@ -213,7 +213,12 @@ type CorruptSpec struct {
 }
 
 // SyscallAction makes system calls of the target pods' processes fail.
+// ports and peerCIDRs narrow the socket syscalls that carry an address
+// (connect, bind, sendto, sendmsg) to calls whose address matches; a call of
+// those syscalls without an address (a send on a connected socket) or of
+// another address family (AF_UNIX) does not match a filter and is not failed.
 // +kubebuilder:validation:XValidation:rule="!has(self.pathPrefix) || self.syscalls.all(s, s in ['open', 'openat', 'creat', 'read', 'write', 'pread64', 'pwrite64', 'readv', 'writev', 'truncate', 'ftruncate', 'fsync', 'fdatasync'])",message="pathPrefix applies only to file syscalls: open, openat, creat, read, write, pread64, pwrite64, readv, writev, truncate, ftruncate, fsync, fdatasync"
+// +kubebuilder:validation:XValidation:rule="!(has(self.ports) || has(self.peerCIDRs)) || self.syscalls.all(s, s in ['connect', 'bind', 'sendto', 'sendmsg'])",message="ports and peerCIDRs apply only to socket syscalls that carry an address: connect, bind, sendto, sendmsg"
 type SyscallAction struct {
 	// syscalls lists the system calls to fail, by their Linux names.
 	// +required
@@ -242,4 +247,24 @@ type SyscallAction struct {
 	// +kubebuilder:validation:Pattern=`^/`
 	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 255",message="pathPrefix must be at most 255 bytes (UTF-8); multi-byte characters count for several"
 	PathPrefix string `json:"pathPrefix,omitempty"`
+
+	// ports limits connect, bind, sendto and sendmsg to calls whose address
+	// has a port in one of these ranges: the destination port of connect,
+	// sendto and sendmsg, the local port being bound for bind (0 when the
+	// kernel is to pick one).
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=atomic
+	Ports []PortRange `json:"ports,omitempty"`
+
+	// peerCIDRs limits connect, bind, sendto and sendmsg to calls whose
+	// address is in one of these IPv4 or IPv6 CIDRs, e.g. "10.96.0.0/12" or
+	// "fd00::/8": the peer connected or sent to, and for bind the local
+	// address being bound (0.0.0.0 or :: for a wildcard bind).
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=43
+	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="peerCIDRs must hold valid CIDRs such as 10.0.0.0/8 or fd00::/8"
+	// +listType=set
+	PeerCIDRs []string `json:"peerCIDRs,omitempty"`
 }

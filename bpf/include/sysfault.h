@@ -5,8 +5,11 @@
  *
  * Every backend answers the same question the same way: is the current task a
  * target (tb_sf_targets, keyed by netns inode, cgroup v2 id or mntns inode),
- * does the optional path prefix match, and does the dice roll in basis points
- * say "fail"? The maps are declared identically in every object so the Go
+ * does the optional path prefix match, do the optional socket filters (port
+ * ranges in tb_sf_config, peer CIDRs in the tb_sf_peers LPM trie) match the
+ * call's address, and does the dice roll in basis points say "fail"? The
+ * filters are read only after the target check: untargeted tasks do not pay
+ * for them. The maps are declared identically in every object so the Go
  * side creates them once and shares them between all programs of one
  * attachment (MapReplacements): counters add up across backends.
  *
@@ -19,6 +22,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 #if defined(__TARGET_ARCH_arm64)
 /*
@@ -54,6 +58,17 @@ struct user_pt_regs {
 #define TB_SF_MAY_WRITE 0x2
 #define TB_SF_MAY_READ 0x4
 
+/* Socket filters (tb_sf_config.sock_filter bits). Mirrored in
+ * injector/syscall/maps.go. */
+#define TB_SF_FILTER_PORTS (1U << 0)
+#define TB_SF_FILTER_PEERS (1U << 1)
+#define TB_SF_PORTS_MAX 8
+#define TB_SF_PEERS_MAX 64
+
+/* Address families the socket filters understand (linux/socket.h). */
+#define TB_SF_AF_INET 2
+#define TB_SF_AF_INET6 10
+
 /* Indexes in tb_sf_stats. Mirrored in injector/syscall/maps.go. */
 #define TB_SF_STAT_MATCHED 0
 #define TB_SF_STAT_FAILED 1
@@ -66,6 +81,12 @@ struct tb_sf_key {
 	__u64 id;
 };
 
+/* An inclusive port range, host byte order. */
+struct tb_sf_port_range {
+	__u16 from;
+	__u16 to;
+};
+
 /* The fault, written once by Go before any program is attached. */
 struct tb_sf_config {
 	__u32 err;      /* positive errno to inject */
@@ -73,8 +94,30 @@ struct tb_sf_config {
 	__u32 scope;    /* TB_SF_SCOPE_* */
 	__u32 file_mask; /* TB_SF_MAY_* accesses that file_permission fails */
 	__u32 path_len; /* 0: no path filter */
+	__u32 sock_filter; /* TB_SF_FILTER_*; 0: no socket filter */
+	__u32 nports;   /* ranges used in ports, 0..TB_SF_PORTS_MAX */
 	__u32 pad;
+	struct tb_sf_port_range ports[TB_SF_PORTS_MAX];
 	char path[TB_SF_PATH_MAX];
+};
+
+/*
+ * Key of tb_sf_peers, an LPM trie holding the peer CIDRs of both families:
+ * the family is part of the matched data, so prefixlen is 32 + the CIDR's
+ * bits and an IPv4 address never matches an IPv6 CIDR.
+ */
+struct tb_sf_peer_key {
+	__u32 prefixlen;
+	__u32 family;   /* TB_SF_AF_INET or TB_SF_AF_INET6 */
+	__u8 addr[16];  /* network byte order; IPv4 in the first 4 bytes */
+};
+
+/* A socket address as the filters see it. */
+struct tb_sf_addr {
+	__u32 family;
+	__u16 port;     /* host byte order */
+	__u16 pad;
+	__u8 addr[16];  /* network byte order; IPv4 in the first 4 bytes */
 };
 
 struct {
@@ -97,6 +140,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } tb_sf_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TB_SF_PEERS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tb_sf_peer_key);
+	__type(value, __u8);
+} tb_sf_peers SEC(".maps");
 
 /* Scratch space for a path, too large for the 512-byte stack beside the rest. */
 struct {
@@ -176,6 +227,92 @@ static __always_inline char *tb_sf_scratch_buf(void)
 }
 
 /*
+ * tb_sf_addr_matches reports whether a passes the port ranges and the peer
+ * CIDRs that are configured. Only AF_INET and AF_INET6 addresses can match.
+ */
+static __always_inline bool tb_sf_addr_matches(const struct tb_sf_config *cfg, const struct tb_sf_addr *a)
+{
+	struct tb_sf_peer_key key = {};
+	bool hit = false;
+
+	if (a->family != TB_SF_AF_INET && a->family != TB_SF_AF_INET6)
+		return false;
+	if (cfg->sock_filter & TB_SF_FILTER_PORTS) {
+		for (__u32 i = 0; i < TB_SF_PORTS_MAX; i++) {
+			if (i >= cfg->nports)
+				break;
+			if (a->port >= cfg->ports[i].from && a->port <= cfg->ports[i].to) {
+				hit = true;
+				break;
+			}
+		}
+		if (!hit)
+			return false;
+	}
+	if (cfg->sock_filter & TB_SF_FILTER_PEERS) {
+		key.prefixlen = 32 + (a->family == TB_SF_AF_INET ? 32 : 128);
+		key.family = a->family;
+		__builtin_memcpy(key.addr, a->addr, sizeof(key.addr));
+		if (!bpf_map_lookup_elem(&tb_sf_peers, &key))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * tb_sf_sock_filter_ok reports whether a call passes the socket filters: it
+ * always does without a filter; with one, a call whose address the program
+ * cannot see (a is NULL) never does, so that a filter only ever narrows.
+ */
+static __always_inline bool tb_sf_sock_filter_ok(const struct tb_sf_config *cfg, const struct tb_sf_addr *a)
+{
+	if (!cfg->sock_filter)
+		return true;
+	if (!a)
+		return false;
+	return tb_sf_addr_matches(cfg, a);
+}
+
+/*
+ * tb_sf_read_sockaddr fills a from a struct sockaddr at sa, in user memory
+ * when user is true, else in kernel memory. It reads the family first and
+ * then only as many bytes as that family's address has, so that a short
+ * sockaddr_in at the end of a page is not read past. It returns false when
+ * sa is NULL or unreadable, or not AF_INET or AF_INET6.
+ */
+static __always_inline bool tb_sf_read_sockaddr(struct tb_sf_addr *a, const void *sa, bool user)
+{
+	struct sockaddr_in6 sin6 = {};
+	struct sockaddr_in *sin = (struct sockaddr_in *)&sin6;
+	long err;
+
+	if (!sa)
+		return false;
+	err = user ? bpf_probe_read_user(&sin6, 4, sa) : bpf_probe_read_kernel(&sin6, 4, sa);
+	if (err)
+		return false;
+	switch (sin6.sin6_family) {
+	case TB_SF_AF_INET:
+		err = user ? bpf_probe_read_user(sin, sizeof(*sin), sa) : bpf_probe_read_kernel(sin, sizeof(*sin), sa);
+		if (err)
+			return false;
+		a->family = TB_SF_AF_INET;
+		a->port = bpf_ntohs(sin->sin_port);
+		__builtin_memcpy(a->addr, &sin->sin_addr, 4);
+		return true;
+	case TB_SF_AF_INET6:
+		err = user ? bpf_probe_read_user(&sin6, sizeof(sin6), sa) : bpf_probe_read_kernel(&sin6, sizeof(sin6), sa);
+		if (err)
+			return false;
+		a->family = TB_SF_AF_INET6;
+		a->port = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(a->addr, &sin6.sin6_addr, 16);
+		return true;
+	}
+	return false;
+}
+
+/*
  * tb_sf_roll counts a matched call and decides whether to fail it: it returns
  * the positive errno to inject, or 0 to let the call through.
  */
@@ -188,6 +325,48 @@ static __always_inline __u32 tb_sf_roll(const struct tb_sf_config *cfg)
 		return 0;
 	tb_sf_count(TB_SF_STAT_FAILED);
 	return cfg->err;
+}
+
+/* Where a syscall entry program finds the address of a socket syscall. */
+#define TB_SF_SA_NONE 0 /* no address argument */
+#define TB_SF_SA_ARG 1  /* a user struct sockaddr * (connect, bind, sendto) */
+#define TB_SF_SA_MSG 2  /* a user struct user_msghdr * whose msg_name it is (sendmsg) */
+
+/*
+ * tb_sf_entry_verdict is the decision of the syscall entry backends
+ * (kprobe, fmod_ret): 0 to let the syscall run or -errno to fail it. upath
+ * is the user-space path argument or NULL; sa_kind (a constant at each call
+ * site) says what sa points to. Both are read only for targeted tasks.
+ */
+static __always_inline long tb_sf_entry_verdict(const char *upath, int sa_kind, const void *sa)
+{
+	struct tb_sf_config *cfg = tb_sf_get_config();
+	struct tb_sf_addr a = {};
+	char *buf;
+
+	if (!cfg || !tb_sf_task_targeted(cfg))
+		return 0;
+	if (upath && cfg->path_len) {
+		buf = tb_sf_scratch_buf();
+		if (!buf || bpf_probe_read_user_str(buf, TB_SF_PATH_MAX, upath) < 0)
+			return 0;
+		if (!tb_sf_path_matches(cfg, buf))
+			return 0;
+	}
+	if (cfg->sock_filter) {
+		if (sa_kind == TB_SF_SA_NONE)
+			return 0; /* cannot see the address: a filter only narrows */
+		if (sa_kind == TB_SF_SA_MSG) {
+			const struct user_msghdr *msg = sa;
+
+			sa = NULL;
+			if (bpf_probe_read_user(&sa, sizeof(sa), &msg->msg_name))
+				return 0;
+		}
+		if (!tb_sf_read_sockaddr(&a, sa, true) || !tb_sf_addr_matches(cfg, &a))
+			return 0;
+	}
+	return -(long)tb_sf_roll(cfg);
 }
 
 #endif /* __TB_SYSFAULT_H */

@@ -23,7 +23,7 @@ type experiment struct {
 
 var demoExperiments = []experiment{
 	{dir: "flaky-dependency", file: "fault.yaml", what: "20% of the client's packets to port 8080 dropped (tc BPF)"},
-	{dir: "db-connection-refused", file: "fault.yaml", what: "the client's connect() calls fail with ECONNREFUSED (cgroup BPF)"},
+	{dir: "db-connection-refused", file: "fault.yaml", what: "the client's connect() calls to its dependency's port fail with ECONNREFUSED (cgroup BPF)"},
 }
 
 // result is what one experiment showed.
@@ -53,6 +53,11 @@ func runExperiment(ctx context.Context, c client.Client, app *demoApp, exp exper
 	f.Spec.Selector = chaosv1.PodSelector{MatchLabels: map[string]chaosv1.SelectorValue{"app": "checkout"}}
 	f.Spec.Mode, f.Spec.Percent = chaosv1.ModeAll, nil
 	f.Spec.Duration = metav1.Duration{Duration: d}
+	if a := f.Spec.Syscall; a != nil && len(a.Ports) > 0 {
+		// The demo has no database: its client's one dependency, the
+		// pricing server on 8080, stands in for it.
+		a.Ports = []chaosv1.PortRange{{From: 8080}}
+	}
 	fmt.Printf("applying %s (selector app=checkout, duration %s for the demo)\n", path, d)
 	_ = c.Delete(ctx, &chaosv1.Fault{ObjectMeta: metav1.ObjectMeta{Namespace: demoNS, Name: f.Name}})
 	if err := waitGone(ctx, c, f); err != nil {

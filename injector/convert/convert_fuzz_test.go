@@ -19,6 +19,9 @@ var (
 	crdInterface   = regexp.MustCompile(`^[a-zA-Z0-9_.@-]+$`)
 )
 
+// crdSockSyscalls are the syscalls the CRD lets ports and peerCIDRs apply to.
+var crdSockSyscalls = []string{"connect", "bind", "sendto", "sendmsg"}
+
 // crdFileSyscalls are the syscalls the CRD lets pathPrefix apply to.
 var crdFileSyscalls = []string{"open", "openat", "creat", "read", "write", "pread64", "pwrite64", "readv", "writev", "truncate", "ftruncate", "fsync", "fdatasync"}
 
@@ -115,6 +118,30 @@ func crdSyscallRefusal(a *chaosv1.SyscallAction) string {
 		for _, s := range a.Syscalls {
 			if !slices.Contains(crdFileSyscalls, string(s)) {
 				return "pathPrefix on a non-file syscall"
+			}
+		}
+	}
+	if len(a.Ports) > 8 {
+		return "too many port ranges"
+	}
+	for _, r := range a.Ports {
+		if r.From < 1 || r.From > 65535 || r.To != nil && (*r.To < 1 || *r.To > 65535 || *r.To < r.From) {
+			return "port range"
+		}
+	}
+	if len(a.PeerCIDRs) > 32 {
+		return "too many peer CIDRs"
+	}
+	for i, c := range a.PeerCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if len(c) > 43 || err != nil || p.Addr().Is4In6() || slices.Contains(a.PeerCIDRs[:i], c) {
+			return "peer CIDR"
+		}
+	}
+	if len(a.Ports) > 0 || len(a.PeerCIDRs) > 0 {
+		for _, s := range a.Syscalls {
+			if !slices.Contains(crdSockSyscalls, string(s)) {
+				return "socket filters on a syscall without an address"
 			}
 		}
 	}
@@ -231,15 +258,22 @@ func FuzzNetwork(f *testing.F) {
 
 // FuzzSyscall does the same for syscall actions and backend names.
 func FuzzSyscall(f *testing.F) {
-	f.Add("connect,openat", "ECONNREFUSED", "30.5", "", "cgroup")
-	f.Add("openat,read,write", "EIO", "0.05", "/data/", "")
-	f.Add("read", "ENOSPC", "100", "/", "auto")
-	f.Add("", "EIO", "", "", "lsm")
-	f.Add("read,read", "EWHAT", "101", "data/", "ptrace")
-	f.Add("connect", "EIO", "", "/data", "kprobe-override")
-	f.Add("accept,accept4,bind,clone,clone3,connect,creat,execve,fdatasync,fork,fsync,ftruncate,getsockopt,listen,mkdir,mkdirat,mmap", "EPERM", "7", "", "fmod_ret")
-	f.Fuzz(func(t *testing.T, syscalls, errno, prob, prefix, backendName string) {
-		a := &chaosv1.SyscallAction{Errno: chaosv1.ErrnoName(errno), Probability: chaosv1.Probability(prob), PathPrefix: prefix}
+	f.Add("connect,openat", "ECONNREFUSED", "30.5", "", "cgroup", []byte{}, "")
+	f.Add("openat,read,write", "EIO", "0.05", "/data/", "", []byte{}, "")
+	f.Add("read", "ENOSPC", "100", "/", "auto", []byte{}, "")
+	f.Add("", "EIO", "", "", "lsm", []byte{}, "")
+	f.Add("read,read", "EWHAT", "101", "data/", "ptrace", []byte{}, "")
+	f.Add("connect", "EIO", "", "/data", "kprobe-override", []byte{}, "")
+	f.Add("accept,accept4,bind,clone,clone3,connect,creat,execve,fdatasync,fork,fsync,ftruncate,getsockopt,listen,mkdir,mkdirat,mmap", "EPERM", "7", "", "fmod_ret", []byte{}, "")
+	f.Add("connect,sendto", "ECONNREFUSED", "", "", "", []byte{0, 0x15, 0x38, 0, 0, 0x41, 0, 80, 0, 90}, "10.96.0.1/12,fd00::/8")
+	f.Add("bind,sendmsg", "EADDRINUSE", "", "", "cgroup", []byte{}, "127.0.0.1/32")
+	f.Add("connect,openat", "EIO", "", "", "", []byte{0, 0, 53, 0, 0}, "")
+	f.Add("socket", "EIO", "", "", "", []byte{}, "::ffff:10.0.0.0/104,database,10.0.0.0/33")
+	f.Add("connect", "EIO", "", "", "", []byte{0x70, 0, 0, 0, 0, 0xc1, 0, 9, 0, 1}, "10.0.0.0/8,10.0.0.0/8")
+	f.Fuzz(func(t *testing.T, syscalls, errno, prob, prefix, backendName string, ports []byte, cidrs string) {
+		lists := portRanges(ports)
+		a := &chaosv1.SyscallAction{Errno: chaosv1.ErrnoName(errno), Probability: chaosv1.Probability(prob), PathPrefix: prefix,
+			Ports: append(append(lists[0], lists[1]...), lists[2]...), PeerCIDRs: splitList(cidrs)}
 		for _, s := range splitList(syscalls) {
 			a.Syscalls = append(a.Syscalls, chaosv1.SyscallName(s))
 		}
@@ -278,6 +312,24 @@ func FuzzSyscall(f *testing.F) {
 		}
 		if len(cfg.PathPrefix) > sysfault.MaxPathPrefix || cfg.Backend != backend {
 			t.Fatalf("%+v: path prefix %q, backend %q", a, cfg.PathPrefix, cfg.Backend)
+		}
+		if len(cfg.Ports) != len(a.Ports) || len(cfg.PeerCIDRs) != len(a.PeerCIDRs) {
+			t.Fatalf("%+v: socket filters lost in conversion: %+v", a, cfg)
+		}
+		for _, r := range cfg.Ports {
+			if r.From < 1 || r.From > r.To {
+				t.Fatalf("%+v: port range %d-%d", a, r.From, r.To)
+			}
+		}
+		for _, p := range cfg.PeerCIDRs {
+			if p != p.Masked() || p.Addr().Is4In6() {
+				t.Fatalf("%+v: peer prefix %v not masked or IPv4-mapped", a, p)
+			}
+		}
+		// What the CRD accepts, the agent takes: only the kernel may still
+		// refuse it (ErrUnsupported, from Plan).
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("%+v: accepted by the CRD, refused by the agent as invalid: %v", a, err)
 		}
 	})
 }

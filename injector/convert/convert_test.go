@@ -102,3 +102,37 @@ func TestSyscall(t *testing.T) {
 		t.Errorf("ParseBackend accepted ptrace")
 	}
 }
+
+func TestSyscallSockFilters(t *testing.T) {
+	to := int32(5433)
+	cfg, err := Syscall(&chaosv1.SyscallAction{
+		Syscalls: []chaosv1.SyscallName{"connect", "sendto"}, Errno: "ECONNREFUSED",
+		Ports:     []chaosv1.PortRange{{From: 5432, To: &to}, {From: 53}},
+		PeerCIDRs: []string{"10.96.0.1/12", "fd00::/8"},
+	}, sysfault.Auto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Ports) != 2 || cfg.Ports[0] != (sysfault.PortRange{From: 5432, To: 5433}) || cfg.Ports[1] != (sysfault.PortRange{From: 53, To: 53}) {
+		t.Errorf("ports: got %+v", cfg.Ports)
+	}
+	if len(cfg.PeerCIDRs) != 2 || cfg.PeerCIDRs[0] != netip.MustParsePrefix("10.96.0.0/12") || cfg.PeerCIDRs[1] != netip.MustParsePrefix("fd00::/8") {
+		t.Errorf("CIDRs: got %v", cfg.PeerCIDRs)
+	}
+	high := int32(70000)
+	for name, a := range map[string]*chaosv1.SyscallAction{
+		"ports on openat":   {Syscalls: []chaosv1.SyscallName{"connect", "openat"}, Errno: "EIO", Ports: []chaosv1.PortRange{{From: 1}}},
+		"peers on socket":   {Syscalls: []chaosv1.SyscallName{"socket"}, Errno: "EIO", PeerCIDRs: []string{"10.0.0.0/8"}},
+		"bad CIDR":          {Syscalls: []chaosv1.SyscallName{"connect"}, Errno: "EIO", PeerCIDRs: []string{"database"}},
+		"4in6 CIDR":         {Syscalls: []chaosv1.SyscallName{"connect"}, Errno: "EIO", PeerCIDRs: []string{"::ffff:10.0.0.0/104"}},
+		"duplicate CIDR":    {Syscalls: []chaosv1.SyscallName{"connect"}, Errno: "EIO", PeerCIDRs: []string{"10.0.0.0/8", "10.0.0.0/8"}},
+		"port out of range": {Syscalls: []chaosv1.SyscallName{"bind"}, Errno: "EIO", Ports: []chaosv1.PortRange{{From: 80, To: &high}}},
+		"port 0":            {Syscalls: []chaosv1.SyscallName{"bind"}, Errno: "EIO", Ports: []chaosv1.PortRange{{From: 0}}},
+	} {
+		if cfg, err := Syscall(a, sysfault.Auto); err == nil {
+			t.Errorf("%s: accepted as %+v", name, cfg)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}

@@ -28,8 +28,12 @@ const (
 	maxTCPDataOffset = 15
 	maxPayloadBytes  = 16
 	maxSyscalls      = 16
+	maxPortRanges    = 8
 	maxPathPrefix    = 255
 )
+
+// sockSyscalls are the syscalls the CRD lets ports and peerCIDRs apply to.
+var sockSyscalls = []chaosv1.SyscallName{"connect", "bind", "sendto", "sendmsg"}
 
 // fileSyscalls are the syscalls the CRD lets pathPrefix apply to.
 var fileSyscalls = []chaosv1.SyscallName{"open", "openat", "creat", "read", "write", "pread64", "pwrite64", "readv", "writev", "truncate", "ftruncate", "fsync", "fdatasync"}
@@ -44,19 +48,7 @@ func networkRules(a *chaosv1.NetworkAction) []error {
 	if len(a.Ports)+len(a.SourcePorts)+len(a.DestinationPorts) > 0 && a.Protocol != chaosv1.ProtocolTCP && a.Protocol != chaosv1.ProtocolUDP {
 		add("port filters need protocol TCP or UDP")
 	}
-	if len(a.PeerCIDRs) > maxPeerCIDRs {
-		add("peerCIDRs: %d, at most %d", len(a.PeerCIDRs), maxPeerCIDRs)
-	}
-	for i, c := range a.PeerCIDRs {
-		if len(c) > maxPeerCIDRLen {
-			add("peer CIDR %q: longer than %d characters", c, maxPeerCIDRLen)
-		} else if p, err := netip.ParsePrefix(c); err == nil && p.Addr().Is4In6() {
-			add("peer CIDR %q: IPv4-mapped IPv6 prefixes are not allowed", c)
-		}
-		if slices.Contains(a.PeerCIDRs[:i], c) {
-			add("peer CIDR %q given twice", c)
-		}
-	}
+	errs = append(errs, peerCIDRRules(a.PeerCIDRs)...)
 	switch {
 	case a.Type == chaosv1.NetworkCorrupt && a.Corrupt == nil:
 		add("corrupt is required when type is Corrupt")
@@ -65,6 +57,27 @@ func networkRules(a *chaosv1.NetworkAction) []error {
 	}
 	if a.Corrupt != nil {
 		errs = append(errs, corruptRules(a.Corrupt, a.Protocol)...)
+	}
+	return errs
+}
+
+// peerCIDRRules returns every CRD rule of a peerCIDRs list (network and
+// syscall actions alike) that cidrs break, beyond parsing.
+func peerCIDRRules(cidrs []string) []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if len(cidrs) > maxPeerCIDRs {
+		add("peerCIDRs: %d, at most %d", len(cidrs), maxPeerCIDRs)
+	}
+	for i, c := range cidrs {
+		if len(c) > maxPeerCIDRLen {
+			add("peer CIDR %q: longer than %d characters", c, maxPeerCIDRLen)
+		} else if p, err := netip.ParsePrefix(c); err == nil && p.Addr().Is4In6() {
+			add("peer CIDR %q: IPv4-mapped IPv6 prefixes are not allowed", c)
+		}
+		if slices.Contains(cidrs[:i], c) {
+			add("peer CIDR %q given twice", c)
+		}
 	}
 	return errs
 }
@@ -127,6 +140,17 @@ func syscallRules(a *chaosv1.SyscallAction) []error {
 			add("syscall %q given twice", s)
 		}
 	}
+	if len(a.Ports) > 0 || len(a.PeerCIDRs) > 0 {
+		for _, s := range a.Syscalls {
+			if !slices.Contains(sockSyscalls, s) {
+				add("ports and peerCIDRs apply only to socket syscalls that carry an address (connect, bind, sendto, sendmsg), not %q", s)
+			}
+		}
+	}
+	if len(a.Ports) > maxPortRanges {
+		add("ports: %d ranges, at most %d", len(a.Ports), maxPortRanges)
+	}
+	errs = append(errs, peerCIDRRules(a.PeerCIDRs)...)
 	if a.PathPrefix == "" {
 		return errs
 	}

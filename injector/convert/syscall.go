@@ -3,6 +3,7 @@ package convert
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
 	sysfault "github.com/temblor-dev/temblor/injector/syscall"
@@ -30,7 +31,29 @@ func Syscall(a *chaosv1.SyscallAction, backend sysfault.Backend) (sysfault.Confi
 		errs = append(errs, err)
 	}
 	cfg.ProbabilityBasisPoints = bp
+	rs, err := ports(a.Ports)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("ports: %w", err))
+	}
+	for _, r := range rs {
+		cfg.Ports = append(cfg.Ports, sysfault.PortRange{From: r.From, To: r.To})
+	}
+	for _, c := range a.PeerCIDRs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("peer CIDR %q: %w", c, err))
+			continue
+		}
+		cfg.PeerCIDRs = append(cfg.PeerCIDRs, p.Masked())
+	}
 	errs = append(errs, syscallRules(a)...)
+	if len(errs) == 0 {
+		// What the CRD lets through must also be a configuration the
+		// injector takes; refuse here, with the reason, if not.
+		if err := cfg.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return sysfault.Config{}, fmt.Errorf("convert syscall action: %w", err)
 	}

@@ -62,7 +62,7 @@ func attachCgroup(st *attachState, syscalls []Syscall) error {
 		dirs, scope = []string{root}, st.scope.bits
 	}
 
-	cfgMap, err := newConfigMap(spec, st.faultConfig(scope, 0, false))
+	cfgMap, err := st.configMap(spec, st.faultConfig(scope, 0, false))
 	if err != nil {
 		return err
 	}

@@ -16,19 +16,48 @@ import (
 // every process calls and no fault would target.
 const probeSyscall = "getpgid"
 
+// entryPrograms names the variants of one entry backend's program.
+type entryPrograms struct {
+	plain, path1, path2, sa2, sa5, msg2 string
+}
+
+var (
+	kprobePrograms = entryPrograms{
+		plain: bpf.SysfaultKprobeProgTbSfKp, path1: bpf.SysfaultKprobeProgTbSfKpPath1, path2: bpf.SysfaultKprobeProgTbSfKpPath2,
+		sa2: bpf.SysfaultKprobeProgTbSfKpSa2, sa5: bpf.SysfaultKprobeProgTbSfKpSa5, msg2: bpf.SysfaultKprobeProgTbSfKpMsg2,
+	}
+	fmodRetPrograms = entryPrograms{
+		plain: bpf.SysfaultFmodRetProgTbSfFmr, path1: bpf.SysfaultFmodRetProgTbSfFmrPath1, path2: bpf.SysfaultFmodRetProgTbSfFmrPath2,
+		sa2: bpf.SysfaultFmodRetProgTbSfFmrSa2, sa5: bpf.SysfaultFmodRetProgTbSfFmrSa5, msg2: bpf.SysfaultFmodRetProgTbSfFmrMsg2,
+	}
+)
+
 // entryVariant picks the kprobe or fmod_ret program for s: the one reading
-// the path argument when a path prefix applies, else the plain one.
-func entryVariant(s Syscall, cfg Config, plain, path1, path2 string) string {
+// the socket address when a socket filter applies, the one reading the path
+// argument when a path prefix applies, else the plain one. (The plain
+// program fails nothing when a socket filter is configured.)
+func entryVariant(s Syscall, cfg Config, p entryPrograms) string {
+	if cfg.sockFiltered() {
+		switch s.SockAddr {
+		case sockAddrArg2:
+			return p.sa2
+		case sockAddrArg5:
+			return p.sa5
+		case sockAddrMsg2:
+			return p.msg2
+		}
+		return p.plain
+	}
 	if cfg.PathPrefix == "" || !s.pathFiltered() {
-		return plain
+		return p.plain
 	}
 	switch s.PathArg {
 	case 1:
-		return path1
+		return p.path1
 	case 2:
-		return path2
+		return p.path2
 	}
-	return plain
+	return p.plain
 }
 
 // probeKprobeOverride loads the kprobe program (bpf_override_return needs
@@ -82,7 +111,7 @@ func attachKprobe(st *attachState, syscalls []Syscall) error {
 	if err != nil {
 		return fmt.Errorf("load kprobe object spec: %w", err)
 	}
-	cfgMap, err := newConfigMap(spec, st.faultConfig(st.scope.bits, 0, true))
+	cfgMap, err := st.configMap(spec, st.faultConfig(st.scope.bits, 0, true))
 	if err != nil {
 		return err
 	}
@@ -91,7 +120,7 @@ func attachKprobe(st *attachState, syscalls []Syscall) error {
 	variant := map[string]string{}
 	var names []string
 	for _, s := range syscalls {
-		v := entryVariant(s, st.cfg, bpf.SysfaultKprobeProgTbSfKp, bpf.SysfaultKprobeProgTbSfKpPath1, bpf.SysfaultKprobeProgTbSfKpPath2)
+		v := entryVariant(s, st.cfg, kprobePrograms)
 		if _, dup := variant[s.Name]; !dup {
 			variant[s.Name] = v
 		}
@@ -123,14 +152,14 @@ func attachFmodRet(st *attachState, syscalls []Syscall) error {
 	if err != nil {
 		return fmt.Errorf("load fmod_ret object spec: %w", err)
 	}
-	cfgMap, err := newConfigMap(spec, st.faultConfig(st.scope.bits, 0, true))
+	cfgMap, err := st.configMap(spec, st.faultConfig(st.scope.bits, 0, true))
 	if err != nil {
 		return err
 	}
 	st.own(cfgMap)
 	for _, s := range syscalls {
 		fn := syscallEntryPrefix() + s.Name
-		v := entryVariant(s, st.cfg, bpf.SysfaultFmodRetProgTbSfFmr, bpf.SysfaultFmodRetProgTbSfFmrPath1, bpf.SysfaultFmodRetProgTbSfFmrPath2)
+		v := entryVariant(s, st.cfg, fmodRetPrograms)
 		coll, err := loadPrograms(spec, []string{v}, st.shared.replacements(cfgMap),
 			func(ps *ebpf.ProgramSpec) { ps.AttachTo = fn })
 		if err != nil {

@@ -74,7 +74,7 @@ func attachLSM(st *attachState, syscalls []Syscall) error {
 		hooks[s.LSMHook] = true
 		mask |= s.LSMMask
 	}
-	cfgMap, err := newConfigMap(spec, st.faultConfig(st.scope.bits, mask, true))
+	cfgMap, err := st.configMap(spec, st.faultConfig(st.scope.bits, mask, true))
 	if err != nil {
 		return err
 	}

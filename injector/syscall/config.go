@@ -3,6 +3,8 @@ package syscall
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
 )
 
 // MaxPathPrefix is the longest path prefix the programs compare, in bytes.
@@ -54,9 +56,76 @@ type Config struct {
 	// the path string the task passed (not resolved), LSM file_open the
 	// resolved path. Syscalls without a path are not affected by it.
 	PathPrefix string
+	// Ports, if set, restricts the socket syscalls that carry an address
+	// (connect, bind, sendto, sendmsg) to calls whose port is in one of the
+	// ranges: the destination port, or for bind the local port being bound.
+	Ports []PortRange
+	// PeerCIDRs, if set, restricts the same syscalls to calls whose address
+	// is in one of the prefixes: the peer, or for bind the local address
+	// being bound. With Ports, both must match. A call without an address
+	// (a send on a connected socket) or of another family (AF_UNIX) never
+	// matches a filter.
+	PeerCIDRs []netip.Prefix
 	// Backend forces one backend for every syscall; Auto lets Plan choose.
 	Backend Backend
 }
+
+// PortRange is an inclusive range of ports, 1..65535.
+type PortRange struct {
+	From, To uint16
+}
+
+// Limits of the socket filters (the sizes in bpf/include/sysfault.h).
+const (
+	// MaxPortRanges is the most port ranges of one fault.
+	MaxPortRanges = 8
+	// MaxPeerCIDRs is the most peer prefixes of one fault.
+	MaxPeerCIDRs = 32
+)
+
+// sockFiltered reports whether c has a socket filter.
+func (c Config) sockFiltered() bool { return len(c.Ports) > 0 || len(c.PeerCIDRs) > 0 }
+
+// sockFilterErrors returns what is wrong with the socket filters of c.
+func (c Config) sockFilterErrors() []error {
+	if !c.sockFiltered() {
+		return nil
+	}
+	var errs []error
+	for _, name := range c.Syscalls {
+		if s, ok := syscallTable[name]; ok && !s.sockAddressed() {
+			errs = append(errs, fmt.Errorf("socket filters (ports, peerCIDRs) apply only to connect, bind, sendto, sendmsg, not %q", name))
+		}
+	}
+	if len(c.Ports) > MaxPortRanges {
+		errs = append(errs, fmt.Errorf("%d port ranges, at most %d", len(c.Ports), MaxPortRanges))
+	}
+	for _, r := range c.Ports {
+		if r.From == 0 || r.To < r.From {
+			errs = append(errs, fmt.Errorf("port range %d-%d: ports are 1-65535, from <= to", r.From, r.To))
+		}
+	}
+	if len(c.PeerCIDRs) > MaxPeerCIDRs {
+		errs = append(errs, fmt.Errorf("%d peer CIDRs, at most %d", len(c.PeerCIDRs), MaxPeerCIDRs))
+	}
+	for i, p := range c.PeerCIDRs {
+		switch {
+		case !p.IsValid():
+			errs = append(errs, fmt.Errorf("invalid peer CIDR %v", p))
+		case p.Addr().Is4In6():
+			errs = append(errs, fmt.Errorf("peer CIDR %v: IPv4-mapped IPv6 prefixes are not allowed", p))
+		case p != p.Masked():
+			errs = append(errs, fmt.Errorf("peer CIDR %v is not masked (want %v)", p, p.Masked()))
+		case slices.Contains(c.PeerCIDRs[:i], p):
+			errs = append(errs, fmt.Errorf("peer CIDR %v given twice", p))
+		}
+	}
+	return errs
+}
+
+// Validate checks the config on its own, with no kernel work: what it
+// refuses, no backend would attach.
+func (c Config) Validate() error { return c.validate() }
 
 // validate checks the config on its own, before any kernel work.
 func (c Config) validate() error {
@@ -83,6 +152,7 @@ func (c Config) validate() error {
 	if len(c.PathPrefix) > MaxPathPrefix {
 		errs = append(errs, fmt.Errorf("path prefix is %d bytes, longer than %d", len(c.PathPrefix), MaxPathPrefix))
 	}
+	errs = append(errs, c.sockFilterErrors()...)
 	if !c.Backend.valid() {
 		errs = append(errs, fmt.Errorf("unknown backend %q", c.Backend))
 	}
@@ -94,3 +164,7 @@ func (c Config) validate() error {
 
 // pathFiltered reports whether PathPrefix applies to s.
 func (s Syscall) pathFiltered() bool { return s.Class == ClassFile || s.PathArg != 0 }
+
+// sockAddressed reports whether s carries a socket address that the socket
+// filters compare.
+func (s Syscall) sockAddressed() bool { return s.SockAddr != sockAddrNone }

@@ -20,6 +20,16 @@
 //
 // Targets are tasks whose network namespace, cgroup v2 or mount namespace is
 // in the [Scope]. Every other task pays one hash-map lookup per hook call.
+//
+// Socket filters ([Config].Ports, [Config].PeerCIDRs) narrow connect, bind,
+// sendto and sendmsg to calls whose address matches, on every backend: the
+// cgroup hooks read the sock_addr context, kprobe and fmod_ret the user
+// sockaddr in the syscall's arguments (for sendmsg the msghdr's msg_name),
+// LSM the kernel's copy of it. For bind the address compared is the local
+// one being bound. They are evaluated only for targeted tasks. A call
+// without an address (a send on a connected socket) or of another family
+// than AF_INET and AF_INET6 never matches a filter, and a hook that sees no
+// address fails nothing under one: a filter only ever narrows.
 // All links are unpinned bpf_links owned by the [Attachment]: if the process
 // dies, the kernel detaches everything.
 package syscall

@@ -151,6 +151,8 @@ func helperSyscalls(mode string, count int) (helperResult, error) {
 				unix.Rmdir(path)
 			}
 			tally(err)
+		case "connect-addr", "bind-addr", "sendto", "sendmsg":
+			tally(helperSock(mode, addr))
 		default:
 			return res, fmt.Errorf("unknown helper mode %q", mode)
 		}

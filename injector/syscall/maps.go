@@ -22,6 +22,12 @@ const (
 
 	statMatched = 0
 	statFailed  = 1
+
+	filterPorts = 1 << 0
+	filterPeers = 1 << 1
+
+	afInet  = 2
+	afInet6 = 10
 )
 
 // config is the value of tb_sf_config; the generated layouts of all
@@ -31,6 +37,9 @@ type config = bpf.SysfaultCgroupTbSfConfig
 // targetKey is the key of tb_sf_targets.
 type targetKey = bpf.SysfaultCgroupTbSfKey
 
+// peerKey is the key of tb_sf_peers.
+type peerKey = bpf.SysfaultCgroupTbSfPeerKey
+
 // sharedMaps are the maps every program of one attachment uses, so that
 // targets are written once and counters add up across backends. Each backend
 // family has its own tb_sf_config.
@@ -38,6 +47,10 @@ type sharedMaps struct {
 	targets *ebpf.Map
 	stats   *ebpf.Map
 	scratch *ebpf.Map
+	// peers holds the peer CIDRs of the socket filters, written by
+	// setPeers before the first program loads.
+	peers        *ebpf.Map
+	peersWritten bool
 }
 
 // newSharedMaps creates the shared maps from the map specs of the cgroup
@@ -60,6 +73,9 @@ func newSharedMaps(keys []targetKey) (_ *sharedMaps, err error) {
 		return nil, err
 	}
 	if s.scratch, err = newMap(spec, bpf.SysfaultCgroupMapTbSfScratch); err != nil {
+		return nil, err
+	}
+	if s.peers, err = newMap(spec, bpf.SysfaultCgroupMapTbSfPeers); err != nil {
 		return nil, err
 	}
 	present := uint8(1)
@@ -90,6 +106,7 @@ func (s *sharedMaps) replacements(cfg *ebpf.Map) map[string]*ebpf.Map {
 		bpf.SysfaultCgroupMapTbSfTargets: s.targets,
 		bpf.SysfaultCgroupMapTbSfStats:   s.stats,
 		bpf.SysfaultCgroupMapTbSfScratch: s.scratch,
+		bpf.SysfaultCgroupMapTbSfPeers:   s.peers,
 		bpf.SysfaultCgroupMapTbSfConfig:  cfg,
 	}
 }
@@ -125,7 +142,7 @@ func (s *sharedMaps) counters() (Counters, error) {
 // Close releases the maps; programs holding them keep them alive.
 func (s *sharedMaps) Close() error {
 	var errs []error
-	for _, m := range []*ebpf.Map{s.scratch, s.stats, s.targets} {
+	for _, m := range []*ebpf.Map{s.peers, s.scratch, s.stats, s.targets} {
 		if m != nil {
 			errs = append(errs, m.Close())
 		}

@@ -23,6 +23,17 @@ const (
 	mayRead  uint32 = 0x4
 )
 
+// sockAddr says where the syscall entry backends (kprobe, fmod_ret) find the
+// socket address of a syscall, for the socket filters.
+type sockAddr int
+
+const (
+	sockAddrNone sockAddr = iota // no address argument
+	sockAddrArg2                 // a struct sockaddr * in argument 2 (connect, bind)
+	sockAddrArg5                 // a struct sockaddr * in argument 5 (sendto)
+	sockAddrMsg2                 // msg_name of the struct msghdr * in argument 2 (sendmsg)
+)
+
 // Syscall describes how each backend can fail one syscall.
 type Syscall struct {
 	// Name is the syscall's name as in syscalls(2).
@@ -48,6 +59,15 @@ type Syscall struct {
 	CgroupHooks []string
 	// CgroupLimits says which calls of the syscall the cgroup hooks miss.
 	CgroupLimits string
+	// SockAddr says where the entry backends read the socket address that
+	// ports and peer CIDRs are compared with; sockAddrNone for syscalls
+	// that carry none (the socket filters then do not apply).
+	SockAddr sockAddr
+	// LSMAddr is true when the LSM hook's program reads the socket address.
+	LSMAddr bool
+	// CgroupAddr is true when the cgroup hooks' programs read the socket
+	// address (the sock_addr context).
+	CgroupAddr bool
 }
 
 var syscallTable = func() map[string]Syscall {
@@ -83,16 +103,20 @@ var syscallTable = func() map[string]Syscall {
 		{Name: "renameat2", Class: ClassFile, PathArg: 2, LSMHook: "inode_rename", LSMAlsoCatches: "rename, renameat"},
 		{Name: "mmap", Class: ClassMemory, LSMHook: "mmap_file", LSMAlsoCatches: "anonymous and file mmap alike, shmat, remap_file_pages"},
 		{Name: "connect", Class: ClassNetwork, LSMHook: "socket_connect", LSMAlsoCatches: "nothing else; every address family",
-			CgroupHooks: []string{"cgroup/connect4", "cgroup/connect6"}, CgroupLimits: "only AF_INET and AF_INET6 sockets"},
+			CgroupHooks: []string{"cgroup/connect4", "cgroup/connect6"}, CgroupLimits: "only AF_INET and AF_INET6 sockets",
+			SockAddr: sockAddrArg2, LSMAddr: true, CgroupAddr: true},
 		{Name: "bind", Class: ClassNetwork, LSMHook: "socket_bind", LSMAlsoCatches: "nothing else; every address family",
-			CgroupHooks: []string{"cgroup/bind4", "cgroup/bind6"}, CgroupLimits: "only AF_INET and AF_INET6 sockets"},
+			CgroupHooks: []string{"cgroup/bind4", "cgroup/bind6"}, CgroupLimits: "only AF_INET and AF_INET6 sockets",
+			SockAddr: sockAddrArg2, LSMAddr: true, CgroupAddr: true},
 		{Name: "listen", Class: ClassNetwork, LSMHook: "socket_listen", LSMAlsoCatches: "nothing else"},
 		{Name: "accept", Class: ClassNetwork, LSMHook: "socket_accept", LSMAlsoCatches: "accept4"},
 		{Name: "accept4", Class: ClassNetwork, LSMHook: "socket_accept", LSMAlsoCatches: "accept"},
 		{Name: "sendto", Class: ClassNetwork, LSMHook: "socket_sendmsg", LSMAlsoCatches: sendAlso,
-			CgroupHooks: []string{"cgroup/sendmsg4", "cgroup/sendmsg6"}, CgroupLimits: udpOnly},
+			CgroupHooks: []string{"cgroup/sendmsg4", "cgroup/sendmsg6"}, CgroupLimits: udpOnly,
+			SockAddr: sockAddrArg5, LSMAddr: true, CgroupAddr: true},
 		{Name: "sendmsg", Class: ClassNetwork, LSMHook: "socket_sendmsg", LSMAlsoCatches: sendAlso,
-			CgroupHooks: []string{"cgroup/sendmsg4", "cgroup/sendmsg6"}, CgroupLimits: udpOnly},
+			CgroupHooks: []string{"cgroup/sendmsg4", "cgroup/sendmsg6"}, CgroupLimits: udpOnly,
+			SockAddr: sockAddrMsg2, LSMAddr: true, CgroupAddr: true},
 		{Name: "recvfrom", Class: ClassNetwork, LSMHook: "socket_recvmsg", LSMAlsoCatches: recvAlso},
 		{Name: "recvmsg", Class: ClassNetwork, LSMHook: "socket_recvmsg", LSMAlsoCatches: recvAlso},
 		{Name: "socket", Class: ClassNetwork, LSMHook: "socket_create", LSMAlsoCatches: "socketpair; never kernel sockets",

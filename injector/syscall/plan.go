@@ -112,6 +112,7 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 		return "", "", errors.New(sup.Reason)
 	}
 	wantPath := cfg.PathPrefix != "" && s.pathFiltered()
+	wantSock := cfg.sockFiltered()
 	switch b {
 	case KprobeOverride, FmodRet:
 		prefix := syscallEntryPrefix()
@@ -120,6 +121,9 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 		}
 		if wantPath && s.PathArg == 0 {
 			return "", "", fmt.Errorf("path prefix needs a path argument, and %s takes a file descriptor", s.Name)
+		}
+		if wantSock && s.SockAddr == sockAddrNone {
+			return "", "", fmt.Errorf("%s passes no socket address that the entry program reads, so ports and peerCIDRs cannot be honoured", s.Name)
 		}
 		fn := prefix + s.Name
 		n, err := kernelFuncCount(fn)
@@ -131,7 +135,7 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 			// symbol and is not affected.
 			return "", "", fmt.Errorf("%w: kernel BTF has %d functions named %s (a COND_SYSCALL weak stub beside the syscall, as pahole 1.24 emits them), so an fmod_ret program cannot name its target", errAmbiguousEntry, n, fn)
 		}
-		return fn, "", nil
+		return fn, strings.TrimPrefix(sockNote(wantSock), "; "), nil
 	case LSM:
 		if s.LSMHook == "" {
 			return "", "", fmt.Errorf("no LSM hook is reached by %s alone", s.Name)
@@ -139,13 +143,19 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 		if wantPath && !s.LSMPath {
 			return "", "", fmt.Errorf("hook %s gives no path to compare with the path prefix", s.LSMHook)
 		}
+		if wantSock && !s.LSMAddr {
+			return "", "", fmt.Errorf("hook %s gives this program no socket address to compare with ports and peerCIDRs", s.LSMHook)
+		}
 		if ok, _ := kernelFuncExists("bpf_lsm_" + s.LSMHook); !ok {
 			return "", "", fmt.Errorf("hook %s not in this kernel", s.LSMHook)
 		}
-		return s.LSMHook, "also catches " + s.LSMAlsoCatches, nil
+		return s.LSMHook, "also catches " + s.LSMAlsoCatches + sockNote(wantSock), nil
 	case Cgroup:
 		if len(s.CgroupHooks) == 0 {
 			return "", "", fmt.Errorf("no cgroup hook can fail %s", s.Name)
+		}
+		if wantSock && !s.CgroupAddr {
+			return "", "", fmt.Errorf("cgroup hooks of %s give no socket address to compare with ports and peerCIDRs", s.Name)
 		}
 		hooks := make([]string, len(s.CgroupHooks))
 		for i, h := range s.CgroupHooks {
@@ -154,4 +164,12 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 		return strings.Join(hooks, ","), s.CgroupLimits, nil
 	}
 	return "", "", fmt.Errorf("unknown backend %q", b)
+}
+
+// sockNote is what a socket filter adds to a choice's note.
+func sockNote(filtered bool) string {
+	if !filtered {
+		return ""
+	}
+	return "; with ports or peerCIDRs, only AF_INET and AF_INET6 calls with an address match (not sends on connected sockets)"
 }

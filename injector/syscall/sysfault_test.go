@@ -26,6 +26,9 @@ type scenario struct {
 	// setup returns helper environment for the targeted and the control
 	// helper, and the path prefix to configure.
 	setup func(t *testing.T) (target, control []string, prefix string)
+	// sock, when set, makes this a socket-filter scenario instead
+	// (runSockScenario); setup is then unused.
+	sock func(t *testing.T) sockCase
 }
 
 func connectSetup(t *testing.T) ([]string, []string, string) {
@@ -54,16 +57,16 @@ func fileSetup(name string) func(t *testing.T) ([]string, []string, string) {
 }
 
 var (
-	scConnectRefused = scenario{"connect-ECONNREFUSED", "connect", "ECONNREFUSED", "connect", connectSetup}
-	scConnectNetUnr  = scenario{"connect-ENETUNREACH", "connect", "ENETUNREACH", "connect", connectSetup}
-	scBind           = scenario{"bind-EADDRINUSE", "bind", "EADDRINUSE", "bind", noSetup}
-	scSocket         = scenario{"socket-EACCES", "socket", "EACCES", "socket", noSetup}
-	scOpenPrefix     = scenario{"openat-EIO-prefix", "openat", "EIO", "open", openSetup}
-	scWrite          = scenario{"write-ENOSPC", "write", "ENOSPC", "write", fileSetup("w")}
+	scConnectRefused = scenario{name: "connect-ECONNREFUSED", syscall: "connect", errno: "ECONNREFUSED", mode: "connect", setup: connectSetup}
+	scConnectNetUnr  = scenario{name: "connect-ENETUNREACH", syscall: "connect", errno: "ENETUNREACH", mode: "connect", setup: connectSetup}
+	scBind           = scenario{name: "bind-EADDRINUSE", syscall: "bind", errno: "EADDRINUSE", mode: "bind", setup: noSetup}
+	scSocket         = scenario{name: "socket-EACCES", syscall: "socket", errno: "EACCES", mode: "socket", setup: noSetup}
+	scOpenPrefix     = scenario{name: "openat-EIO-prefix", syscall: "openat", errno: "EIO", mode: "open", setup: openSetup}
+	scWrite          = scenario{name: "write-ENOSPC", syscall: "write", errno: "ENOSPC", mode: "write", setup: fileSetup("w")}
 	// The helper calls mkdirat(2) itself (unix.Mkdir is mkdirat on some
 	// architectures and mkdir on others): the syscall configured is the one
 	// made.
-	scMkdirat = scenario{"mkdirat-EROFS", "mkdirat", "EROFS", "mkdirat", fileSetup("d")}
+	scMkdirat = scenario{name: "mkdirat-EROFS", syscall: "mkdirat", errno: "EROFS", mode: "mkdirat", setup: fileSetup("d")}
 )
 
 // backendScenarios lists, per backend, the scenarios it can serve.
@@ -74,6 +77,14 @@ var backendScenarios = map[Backend][]scenario{
 	Cgroup:         {scConnectRefused, scConnectNetUnr, scBind, scSocket},
 }
 
+func init() {
+	// Every backend honours the socket filters of connect, bind, sendto and
+	// sendmsg (sockfilter_test.go).
+	for b := range backendScenarios {
+		backendScenarios[b] = append(backendScenarios[b], sockScenarios...)
+	}
+}
+
 // requireBackendsEnv lists the backends the kernel under test must support,
 // comma-separated (set by the kernel matrix, test/kernelmatrix). When set, it
 // decides instead of CI: a listed backend that the probe rejects fails, an
@@ -82,7 +93,7 @@ const requireBackendsEnv = "TEMBLOR_REQUIRE_BACKENDS"
 
 // requireBackend skips (fails in CI) when the probe says the kernel cannot
 // run backend b, with the probe's reason; TEMBLOR_REQUIRE_BACKENDS overrides.
-func requireBackend(t *testing.T, b Backend) {
+func requireBackend(t testing.TB, b Backend) {
 	t.Helper()
 	sup := Probe(context.Background()).Backends[b]
 	switch sup.State {
@@ -130,6 +141,10 @@ func TestBackends(t *testing.T) {
 }
 
 func runScenario(t *testing.T, b Backend, sc scenario) {
+	if sc.sock != nil {
+		runSockScenario(t, b, sc)
+		return
+	}
 	cfg := Config{
 		Syscalls: []string{sc.syscall}, Errno: sc.errno, ProbabilityBasisPoints: 10000,
 		Backend: b,
