@@ -145,7 +145,7 @@ var _ = Describe("Fault reconciler", func() {
 			Expect(got.Status.Targets).To(HaveLen(1))
 			t := got.Status.Targets[0]
 			Expect(t.ContainerIDs).To(Equal([]string{"containerd://app-" + t.Name}))
-			Expect(got.Status.Action).To(Equal("syscall openat EIO 100%"))
+			Expect(got.Status.Action).To(Equal("syscall openat EIO 100% path /data/*"))
 			Eventually(func(g Gomega) {
 				items := injectionsOf(ctx, g, f)
 				g.Expect(items).To(HaveLen(1))

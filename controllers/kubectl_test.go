@@ -34,6 +34,6 @@ var _ = Describe("kubectl get faults", func() {
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 		Expect(lines).To(HaveLen(2))
 		Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "ACTION", "PHASE", "TARGETS", "LEFT", "AGE"}))
-		Expect(lines[1]).To(MatchRegexp(`^flaky-db\s+drop egress TCP 30%\s+Running\s+2\s+(59m[0-9]+s|1h0m0s)\s+\S+$`))
+		Expect(lines[1]).To(MatchRegexp(`^flaky-db\s+drop egress TCP 30% dports 5432\s+Running\s+2\s+(59m[0-9]+s|1h0m0s)\s+\S+$`))
 	})
 })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -170,13 +171,41 @@ func ActionSummary(a *chaosv1.FaultAction) string {
 		if n.Protocol != "" {
 			s += " " + string(n.Protocol)
 		}
-		return truncate(s+" "+string(n.Probability)+"%", 256)
+		s += " " + string(n.Probability) + "%"
+		s += portsSummary("ports", n.Ports) + portsSummary("sports", n.SourcePorts) + portsSummary("dports", n.DestinationPorts)
+		if len(n.PeerCIDRs) > 0 {
+			s += " peers " + strings.Join(n.PeerCIDRs, ",")
+		}
+		return truncate(s, 256)
 	case a.Syscall != nil:
 		names := make([]string, len(a.Syscall.Syscalls))
 		for i, n := range a.Syscall.Syscalls {
 			names[i] = string(n)
 		}
-		return truncate(fmt.Sprintf("syscall %s %s %s%%", strings.Join(names, ","), a.Syscall.Errno, a.Syscall.Probability), 256)
+		s := fmt.Sprintf("syscall %s %s %s%%", strings.Join(names, ","), a.Syscall.Errno, a.Syscall.Probability)
+		s += portsSummary("ports", a.Syscall.Ports)
+		if len(a.Syscall.PeerCIDRs) > 0 {
+			s += " peers " + strings.Join(a.Syscall.PeerCIDRs, ",")
+		}
+		if a.Syscall.PathPrefix != "" {
+			s += " path " + a.Syscall.PathPrefix + "*"
+		}
+		return truncate(s, 256)
 	}
 	return ""
+}
+
+// portsSummary renders port ranges as " label 5432,8000-8010", or "".
+func portsSummary(label string, ranges []chaosv1.PortRange) string {
+	if len(ranges) == 0 {
+		return ""
+	}
+	parts := make([]string, len(ranges))
+	for i, r := range ranges {
+		parts[i] = strconv.Itoa(int(r.From))
+		if r.To != nil && *r.To != r.From {
+			parts[i] += "-" + strconv.Itoa(int(*r.To))
+		}
+	}
+	return " " + label + " " + strings.Join(parts, ",")
 }
