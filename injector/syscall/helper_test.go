@@ -382,6 +382,13 @@ func loopbackListener(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
+	acceptAndClose(t, ln)
+	return ln.Addr().String()
+}
+
+// acceptAndClose accepts and closes connections on ln until the test ends,
+// then closes ln.
+func acceptAndClose(t testing.TB, ln net.Listener) {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -392,5 +399,4 @@ func loopbackListener(t testing.TB) string {
 			c.Close()
 		}
 	}()
-	return ln.Addr().String()
 }

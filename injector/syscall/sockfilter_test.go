@@ -46,16 +46,7 @@ func listeners(t *testing.T, network, host string, n int) []int {
 		if err != nil {
 			t.Fatalf("listen tcp %s: %v", addr, err)
 		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		acceptAndClose(t, ln)
 		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
@@ -75,16 +66,7 @@ func connect4Filter(t *testing.T) sockCase {
 	if err != nil {
 		t.Fatalf("listen on 127.0.0.2:%d: %v", p[0], err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	acceptAndClose(t, ln)
 	return sockCase{
 		ports: onePort(p[0]),
 		peers: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
@@ -103,16 +85,7 @@ func connect6Filter(t *testing.T) sockCase {
 	if err != nil {
 		t.Fatalf("listen on 127.0.0.1:%d: %v", p[0], err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	acceptAndClose(t, ln)
 	return sockCase{
 		ports:  []PortRange{{From: uint16(p[0]), To: uint16(p[0])}, {From: 1, To: 1}},
 		peers:  []netip.Prefix{netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("10.0.0.0/8")},
@@ -145,16 +118,7 @@ func unixListener(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("listen unix: %v", err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	acceptAndClose(t, ln)
 	return "unix:" + path
 }
 
