@@ -224,3 +224,17 @@ func TestRefreshEvery(t *testing.T) {
 		t.Errorf("no budget: %s, want the interval", got)
 	}
 }
+
+// TestPollFastIsBounded: a target waiting for its pod's restart is polled
+// fast only for fastPollFor, so a pod that stays without processes does not
+// cost a /proc scan every 100 ms until the deadline.
+func TestPollFastIsBounded(t *testing.T) {
+	tgt := &target{}
+	if !tgt.pollFast() {
+		t.Fatal("first wait not polled fast")
+	}
+	tgt.waitStart = time.Now().Add(-fastPollFor - time.Millisecond)
+	if tgt.pollFast() {
+		t.Error("still polled fast after fastPollFor")
+	}
+}

@@ -35,6 +35,20 @@ type trackedContainer struct {
 // again (besides the pod cgroup watch's events).
 const restartPoll = 100 * time.Millisecond
 
+// fastPollFor is how long a restarting target is looked at every
+// restartPoll; after that the pod cgroup watch's events and the status
+// interval wake it (a pod may stay without processes for long).
+const fastPollFor = 5 * time.Second
+
+// pollFast reports whether t, waiting for its pod's restart, is still in its
+// fast-poll window, starting the window on the first call.
+func (t *target) pollFast() bool {
+	if t.waitStart.IsZero() {
+		t.waitStart = time.Now()
+	}
+	return time.Since(t.waitStart) < fastPollFor
+}
+
 // fastRefaultTries is how many failed attaches after a restart are retried
 // every restartPoll; later ones wait for the status interval.
 const fastRefaultTries = 10
@@ -172,7 +186,7 @@ func (a *Agent) followTarget(ctx context.Context, f *fault, t *target, snap *pod
 		if t.podDir != "" && dirExists(t.podDir) {
 			// The pod's cgroup stays while the kubelet restarts its sandbox.
 			a.suspend(ctx, t, chaosv1.TargetPending, "every process of the pod is gone but its cgroup stays (sandbox restarting): the fault is applied again when they are back")
-			return true
+			return t.pollFast()
 		}
 		if t.att != nil {
 			a.closeGone(ctx, t)
@@ -186,6 +200,7 @@ func (a *Agent) followTarget(ctx context.Context, f *fault, t *target, snap *pod
 	}
 	where, ids, perr := a.placement(ctx, t, pod, f.act)
 	if perr == nil && t.att != nil && where == t.placement {
+		t.waitStart = time.Time{}
 		if ferr := followErr(t.att); ferr != nil {
 			t.message = truncate("new cgroups of the pod may not be faulted: "+ferr.Error(), maxMessage)
 		}
@@ -194,7 +209,7 @@ func (a *Agent) followTarget(ctx context.Context, f *fault, t *target, snap *pod
 	if perr != nil {
 		if errors.Is(perr, errWaitRestart) {
 			a.suspend(ctx, t, chaosv1.TargetPending, perr.Error())
-			return true
+			return t.pollFast()
 		}
 		a.suspend(ctx, t, chaosv1.TargetFailed, perr.Error())
 		return false
@@ -208,7 +223,7 @@ func (a *Agent) followTarget(ctx context.Context, f *fault, t *target, snap *pod
 		a.suspend(ctx, t, chaosv1.TargetPending, fmt.Sprintf("could not apply the fault again after a restart (try %d), retrying: %v", t.refaultTries, err))
 		return t.refaultTries < fastRefaultTries
 	}
-	t.refaultTries = 0
+	t.refaultTries, t.waitStart = 0, time.Time{}
 	a.suspend(ctx, t, chaosv1.TargetPending, "applying the fault again after a restart")
 	if t.att != nil {
 		// Close failed: keep the new attachment out of the way and retry.

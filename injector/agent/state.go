@@ -79,6 +79,8 @@ type target struct {
 	// failed attempts since the last restart.
 	reinjections int32
 	refaultTries int
+	// waitStart is when the target began waiting for its pod's restart.
+	waitStart time.Time
 	// base is what earlier attachments of the target counted.
 	base chaosv1.Counters
 }
