@@ -30,14 +30,27 @@ for t in "${targets[@]}"; do
 	read -r pkg name <<<"$t"
 	log="$log_dir/$name.log"
 	echo "=== $pkg $name ($FUZZTIME)"
+	corpus="$(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$name"
+	before="$(ls "$corpus" 2>/dev/null | sort)"
 	if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -parallel 1 "$pkg" >"$log" 2>&1; then
 		result=ok
 	else
 		result=FAIL
-		failed=1
 		cat "$log"
 	fi
 	execs="$(grep -o 'execs: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)"
+	after="$(ls "$corpus" 2>/dev/null | sort)"
+	# Go before 1.27 can fail a target with a bare "context deadline
+	# exceeded" when -fuzztime ends while a worker is mid-call (a race in
+	# the fuzz coordinator, go.dev/issue/75804): no input failed. It counts
+	# as a pass only when that is the one error, the target ran, and no
+	# failing input was written; any real finding still fails.
+	if [[ $result == FAIL ]] && [[ "$before" == "$after" ]] && ((${execs:-0} > 0)) &&
+		grep -q '^    context deadline exceeded$' "$log" && ! grep -q 'Failing input written to' "$log" &&
+		[[ $(grep -c -- '^--- FAIL' "$log") -eq 1 ]]; then
+		result="ok (go.dev/issue/75804 deadline race at the end, no failing input)"
+	fi
+	[[ $result == FAIL ]] && failed=1
 	rows+=("$(printf '%-60s | %10s | %s' "${pkg#github.com/temblor-dev/temblor/}.$name" "${execs:-0}" "$result")")
 done
 
@@ -46,5 +59,5 @@ printf '%-60s | %10s | %s\n' target execs result
 for r in "${rows[@]}"; do
 	echo "$r"
 done
-echo "$(grep -c ' ok$' <<<"$(printf '%s\n' "${rows[@]}")") passed, $(grep -c ' FAIL$' <<<"$(printf '%s\n' "${rows[@]}")") failed"
+echo "$(grep -c ' | ok' <<<"$(printf '%s\n' "${rows[@]}")") passed, $(grep -c ' FAIL$' <<<"$(printf '%s\n' "${rows[@]}")") failed"
 exit "$failed"
