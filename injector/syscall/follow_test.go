@@ -71,7 +71,14 @@ func TestRestartedContainerFaulted(t *testing.T) {
 			}
 			expectTarget(t, a, second, true)
 			waitTarget(t, a, first, false)
-			if added, removed := a.Followed(); added < 2 || removed < 1 {
+			// The counters move just after the map does: give them a moment.
+			deadline := time.Now().Add(time.Second)
+			added, removed := a.Followed()
+			for (added < 2 || removed < 1) && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+				added, removed = a.Followed()
+			}
+			if added < 2 || removed < 1 {
 				t.Errorf("followed %d added, %d removed; want at least 2 and 1", added, removed)
 			}
 
