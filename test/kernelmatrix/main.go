@@ -71,7 +71,7 @@ var (
 
 func init() {
 	flag.Var(&kernels, "kernel", "NAME=DIR of a kernel to boot (repeatable)")
-	flag.Var(&pkgs, "pkg", "package to test (repeatable, comma-separated); default ./injector/syscall,./bpf,./injector/network")
+	flag.Var(&pkgs, "pkg", "package to test (repeatable, comma-separated); default ./injector/syscall,./bpf,./injector/network,./experiments/live")
 	flag.Var(&requireOver, "require", "NAME=backend+backend overrides the must-support table for kernel NAME (repeatable; NAME= requires none)")
 	flag.Var(&wantKernels, "want", "kernels that must all boot and run every package (comma-separated); the run fails if any is missing. Default: every -kernel given")
 	flag.Var(&guestTools, "guest-tool", "host program copied into the guest with its shared libraries, for tests that exec it (default ip,tc)")
@@ -80,7 +80,7 @@ func init() {
 func main() {
 	flag.Parse()
 	if len(pkgs) == 0 {
-		pkgs = listFlag{"./injector/syscall", "./bpf", "./injector/network"}
+		pkgs = listFlag{"./injector/syscall", "./bpf", "./injector/network", "./experiments/live"}
 	}
 	if len(guestTools) == 0 {
 		guestTools = listFlag{"ip", "tc"}
@@ -271,13 +271,18 @@ func run(ctx context.Context) (bool, error) {
 			want = append(want, k.Name)
 		}
 	}
-	ok := report(os.Stdout, runs, time.Since(total), coverageProblems(runs, want, shortPkgs(pkgs)))
+	shipped, err := shippedExperiments()
+	if err != nil {
+		return false, fmt.Errorf("list experiments: %w", err)
+	}
+	problems := append(coverageProblems(runs, want, shortPkgs(pkgs)), experimentProblems(runs, shipped)...)
+	ok := report(os.Stdout, runs, time.Since(total), problems)
 	fmt.Printf("logs: %s\n", filepath.Join(work, "logs"))
 	return ok, ctx.Err()
 }
 
 // pkgWeight orders runs: roughly the minutes a package takes under TCG.
-var pkgWeight = map[string]int{"injector/network": 3, "injector/syscall": 1, "bpf": 1}
+var pkgWeight = map[string]int{"injector/network": 3, "experiments/live": 2, "injector/syscall": 1, "bpf": 1}
 
 func guestDir(tp *testPkg) string { return "/src/" + tp.Short }
 func guestBin(tp *testPkg) string { return guestDir(tp) + "/" + filepath.Base(tp.Bin) }
@@ -488,6 +493,7 @@ func report(w io.Writer, runs []*pkgRun, total time.Duration, coverage []string)
 	if hasSyscall {
 		reportBackends(w, runs)
 	}
+	reportExperiments(w, runs)
 
 	fmt.Fprintln(w, "\n== time per kernel (sum of its VMs' wall time)")
 	for _, k := range kernelNames {
