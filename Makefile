@@ -71,6 +71,10 @@ test: ## Run every test: unit, BPF (root), envtest controller suites.
 	hack/install-deps.sh
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test -p 1 -count=1 $(GO_TEST_FLAGS) ./...
 
+.PHONY: bench
+bench: ## Every speed figure beside its baseline, one run; writes docs/benchmarks.md.
+	hack/bench/run.sh
+
 .PHONY: churn
 churn: ## Issue 11 R5 on the local cluster: 1,000 Fault cycles, 100 alive, 20 pods, 10 agent SIGKILLs; nothing left.
 	hack/churn/run.sh

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -118,9 +117,7 @@ func BenchmarkConnect(b *testing.B) {
 		b.Logf("strace not installed: no comparison row")
 	}
 
-	var sb strings.Builder
-	tw := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "condition\tns/connect\tvs baseline\tnotes")
+	var table [][]string
 	for _, r := range rows {
 		base := rows[0].nsOp
 		if strings.HasPrefix(r.name, "helper-") && r.name != "helper-no-fault" {
@@ -130,8 +127,8 @@ func BenchmarkConnect(b *testing.B) {
 				}
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%+.0f ns (x%.2f)\t%s\n", r.name, r.nsOp, r.nsOp-base, r.nsOp/base, r.notes)
+		table = append(table, []string{r.name, fmt.Sprintf("%.0f", r.nsOp), fmt.Sprintf("%+.0f ns (x%.2f)", r.nsOp-base, r.nsOp/base), r.notes})
 	}
-	tw.Flush()
-	fmt.Printf("\nconnect(2) cost, UDP to 127.0.0.1, %s:\n%s", time.Now().Format(time.RFC3339), sb.String())
+	testutil.BenchTable("syscall faults: connect(2) per call, UDP to 127.0.0.1, cgroup backend",
+		[]string{"condition", "ns/connect", "vs baseline", "notes"}, table)
 }
