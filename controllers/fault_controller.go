@@ -115,7 +115,7 @@ func (r *FaultReconciler) patchStatus(ctx context.Context, base, fault *chaosv1.
 }
 
 func (r *FaultReconciler) reconcileNormal(ctx context.Context, fault *chaosv1.Fault) (ctrl.Result, error) {
-	fault.Status.Action = ActionSummary(&fault.Spec.FaultAction)
+	fault.Status.Action = fault.Spec.FaultAction.Summary()
 	switch fault.Status.Phase {
 	case chaosv1.FaultSucceeded, chaosv1.FaultFailed:
 		_, err := r.deleteInjections(ctx, fault)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -157,55 +156,3 @@ func formatTimeLeft(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// ActionSummary renders an action in a few words for `kubectl get faults`,
-// e.g. "drop egress 30%" or "syscall openat,read EIO".
-func ActionSummary(a *chaosv1.FaultAction) string {
-	switch {
-	case a.Network != nil:
-		n := a.Network
-		s := strings.ToLower(string(n.Type))
-		if n.Corrupt != nil {
-			s += " " + string(n.Corrupt.Field)
-		}
-		s += " " + strings.ToLower(string(n.Direction))
-		if n.Protocol != "" {
-			s += " " + string(n.Protocol)
-		}
-		s += " " + string(n.Probability) + "%"
-		s += portsSummary("ports", n.Ports) + portsSummary("sports", n.SourcePorts) + portsSummary("dports", n.DestinationPorts)
-		if len(n.PeerCIDRs) > 0 {
-			s += " peers " + strings.Join(n.PeerCIDRs, ",")
-		}
-		return truncate(s, 256)
-	case a.Syscall != nil:
-		names := make([]string, len(a.Syscall.Syscalls))
-		for i, n := range a.Syscall.Syscalls {
-			names[i] = string(n)
-		}
-		s := fmt.Sprintf("syscall %s %s %s%%", strings.Join(names, ","), a.Syscall.Errno, a.Syscall.Probability)
-		s += portsSummary("ports", a.Syscall.Ports)
-		if len(a.Syscall.PeerCIDRs) > 0 {
-			s += " peers " + strings.Join(a.Syscall.PeerCIDRs, ",")
-		}
-		if a.Syscall.PathPrefix != "" {
-			s += " path " + a.Syscall.PathPrefix + "*"
-		}
-		return truncate(s, 256)
-	}
-	return ""
-}
-
-// portsSummary renders port ranges as " label 5432,8000-8010", or "".
-func portsSummary(label string, ranges []chaosv1.PortRange) string {
-	if len(ranges) == 0 {
-		return ""
-	}
-	parts := make([]string, len(ranges))
-	for i, r := range ranges {
-		parts[i] = strconv.Itoa(int(r.From))
-		if r.To != nil && *r.To != r.From {
-			parts[i] += "-" + strconv.Itoa(int(*r.To))
-		}
-	}
-	return " " + label + " " + strings.Join(parts, ",")
-}

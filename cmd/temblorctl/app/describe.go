@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
-	"github.com/temblor-dev/temblor/controllers"
 )
 
 // describeCmd shows one Fault in detail: spec, targets, each node's
@@ -61,7 +60,7 @@ func describeSpec(w io.Writer, f *chaosv1.Fault, now time.Time) {
 	fmt.Fprintf(w, "Name:         %s\n", f.Name)
 	fmt.Fprintf(w, "Namespace:    %s\n", f.Namespace)
 	fmt.Fprintf(w, "Created:      %s (%s ago)\n", f.CreationTimestamp.UTC().Format(time.RFC3339), age(f.CreationTimestamp, now))
-	fmt.Fprintf(w, "Action:       %s\n", controllers.ActionSummary(&s.FaultAction))
+	fmt.Fprintf(w, "Action:       %s\n", s.FaultAction.Summary())
 	fmt.Fprintf(w, "Selector:     %s\n", selector(s.Selector))
 	fmt.Fprintf(w, "Mode:         %s\n", mode(s))
 	fmt.Fprintf(w, "Duration:     %s\n", s.Duration.Duration)

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
-	"github.com/temblor-dev/temblor/controllers"
 )
 
 // action is the Fault's action summary: the manager's, or computed from the
@@ -19,7 +18,7 @@ func action(f *chaosv1.Fault) string {
 	if f.Status.Action != "" {
 		return f.Status.Action
 	}
-	return controllers.ActionSummary(&f.Spec.FaultAction)
+	return f.Spec.FaultAction.Summary()
 }
 
 // phase is the Fault's phase, "Pending" before the manager saw it.

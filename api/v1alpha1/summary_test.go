@@ -1,4 +1,4 @@
-package controllers
+package v1alpha1_test
 
 import (
 	"testing"
@@ -27,7 +27,7 @@ func TestActionSummaryNamesFilters(t *testing.T) {
 		{chaosv1.FaultAction{Network: &chaosv1.NetworkAction{Type: chaosv1.NetworkDrop, Direction: chaosv1.DirectionEgress, Protocol: chaosv1.ProtocolTCP, Probability: "30"}},
 			"drop egress TCP 30%"},
 	} {
-		if got := ActionSummary(&tc.act); got != tc.want {
+		if got := tc.act.Summary(); got != tc.want {
 			t.Errorf("summary %q, want %q", got, tc.want)
 		}
 	}
