@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/temblor-dev/temblor/internal/inotify"
 )
 
 // podWatch tells the agent at once when a target pod's cgroup v2 directory
@@ -100,7 +101,7 @@ func (w *podWatch) run(ctx context.Context, notify func(types.NamespacedName)) e
 		<-ctx.Done()
 		w.file.Close()
 	}()
-	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	buf := make([]byte, inotify.BufSize)
 	for {
 		n, err := w.file.Read(buf)
 		if err != nil {
@@ -121,9 +122,7 @@ func (w *podWatch) affected(ctx context.Context, buf []byte) []types.NamespacedN
 	defer w.mu.Unlock()
 	seen := map[types.NamespacedName]bool{}
 	var out []types.NamespacedName
-	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
-		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-		off += unix.SizeofInotifyEvent + int(ev.Len)
+	for _, ev := range inotify.Decode(buf) {
 		if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
 			// Events were lost: every watched fault looks again.
 			log.FromContext(ctx).Info("Pod cgroup events overflowed; reconciling every watched fault")

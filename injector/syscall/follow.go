@@ -10,11 +10,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/go-logr/logr"
 	"golang.org/x/sys/unix"
+
+	"github.com/temblor-dev/temblor/internal/inotify"
 )
 
 // subtreeFollower keeps the cgroup keys of tb_sf_targets equal to the
@@ -158,7 +159,7 @@ func (f *subtreeFollower) Err() error {
 // run reads inotify events until Close.
 func (f *subtreeFollower) run() {
 	defer close(f.done)
-	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	buf := make([]byte, inotify.BufSize)
 	for {
 		n, err := f.file.Read(buf)
 		if err != nil {
@@ -173,14 +174,8 @@ func (f *subtreeFollower) run() {
 
 // handle applies one read's worth of inotify events.
 func (f *subtreeFollower) handle(buf []byte) {
-	for off := 0; off+unix.SizeofInotifyEvent <= len(buf); {
-		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-		nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
-		off += unix.SizeofInotifyEvent + int(ev.Len)
-		name := string(nameBytes)
-		for len(name) > 0 && name[len(name)-1] == 0 {
-			name = name[:len(name)-1]
-		}
+	for _, ev := range inotify.Decode(buf) {
+		name := ev.Name
 		if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
 			f.fail(errors.New("inotify queue overflowed: cgroup changes may have been missed"))
 			continue
