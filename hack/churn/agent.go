@@ -39,27 +39,9 @@ func (r *runner) agentPod(ctx context.Context) (*corev1.Pod, error) {
 	return &live[0], nil
 }
 
-// agentPID is the host PID of the agent process of the agent pod (found
-// by its cgroup and comm, as test/e2e does), 0 if none runs.
-func agentPID(podUID string) int {
-	ents, _ := os.ReadDir("/proc")
-	under := strings.ReplaceAll(podUID, "-", "_")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cg, _ := os.ReadFile("/proc/" + e.Name() + "/cgroup")
-		if !strings.Contains(string(cg), "pod"+podUID) && !strings.Contains(string(cg), "pod"+under) {
-			continue
-		}
-		comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
-		if strings.TrimSpace(string(comm)) == "agent" {
-			return pid
-		}
-	}
-	return 0
-}
+// agentPID is the host PID of the agent process of the agent pod, 0 if
+// none runs.
+func agentPID(podUID string) int { return testutil.PodProcessPID(podUID, "agent") }
 
 // readyAgent waits until the agent pod is Ready and its process runs (and
 // is not old), and returns its PID.

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -218,17 +217,5 @@ func agentPID() int {
 	if err != nil || len(uids) != 1 {
 		return 0
 	}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cg, _ := os.ReadFile("/proc/" + e.Name() + "/cgroup")
-		comm, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
-		if strings.Contains(string(cg), "pod"+uids[0]) && strings.TrimSpace(string(comm)) == "agent" {
-			return pid
-		}
-	}
-	return 0
+	return testutil.PodProcessPID(uids[0], "agent")
 }
