@@ -137,6 +137,11 @@ type TargetStatus struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Reinjections int32 `json:"reinjections,omitempty"`
+
+	// injectedTime is when the agent last attached the fault to this
+	// target, to the microsecond.
+	// +optional
+	InjectedTime *metav1.MicroTime `json:"injectedTime,omitempty"`
 }
 
 // FaultInjectionStatus is written only by the node's agent.
@@ -166,6 +171,12 @@ type FaultInjectionStatus struct {
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=8
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// seenTime is when the agent first acted on this object, to the
+	// microsecond: with creationTimestamp and the targets' injectedTime it
+	// tells where the time from create to injected goes.
+	// +optional
+	SeenTime *metav1.MicroTime `json:"seenTime,omitempty"`
 
 	// lastUpdateTime is when the agent last refreshed this status.
 	// +optional

@@ -234,7 +234,7 @@ func (a *Agent) followTarget(ctx context.Context, f *fault, t *target, snap *pod
 	t.att, t.netns, t.nsKeys, t.placement = att, netns, keys, where
 	t.podDir = pod.CgroupV2Dir
 	t.reinjections++
-	t.state = chaosv1.TargetInjected
+	t.state, t.injectedAt = chaosv1.TargetInjected, time.Now()
 	t.methods = limitMethods(att.Methods())
 	t.message = fmt.Sprintf("applied again %d time(s) after a container or sandbox restart", t.reinjections)
 	if t.podDir != "" {

@@ -146,7 +146,7 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, f *
 		log.FromContext(ctx).Info("Could not inject target", "pod", t.spec.Namespace+"/"+t.spec.Name, "error", err.Error())
 		return
 	}
-	t.att, t.state, t.message = att, chaosv1.TargetInjected, ""
+	t.att, t.state, t.message, t.injectedAt = att, chaosv1.TargetInjected, "", time.Now()
 	t.methods = limitMethods(att.Methods())
 	t.placement, t.podDir = where, pod.CgroupV2Dir
 	if t.podDir != "" {

@@ -36,7 +36,7 @@ func (a *Agent) track(ctx context.Context, fi *chaosv1.FaultInjection) (*fault, 
 	a.mu.Lock()
 	f, ok := a.faults[fi.UID]
 	if !ok {
-		f = &fault{key: types.NamespacedName{Namespace: fi.Namespace, Name: fi.Name}, uid: fi.UID, deadline: fi.Spec.Deadline.Time}
+		f = &fault{key: types.NamespacedName{Namespace: fi.Namespace, Name: fi.Name}, uid: fi.UID, deadline: fi.Spec.Deadline.Time, seen: time.Now()}
 		a.faults[fi.UID] = f
 	}
 	a.mu.Unlock()

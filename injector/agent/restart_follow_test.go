@@ -73,10 +73,16 @@ var _ = Describe("A restarted container or recreated sandbox", Label("restart"),
 		t := target(pod, "web-0")
 		t.ContainerIDs = []string{"containerd://" + pod.AppID}
 		fi := newInjection(uniqueName("restart-ctr"), nodeA, time.Now().Add(5*time.Minute), connectRefused, t)
+		created := time.Now()
 		Expect(k8sClient.Create(ctx, fi)).To(Succeed())
 		DeferCleanup(func() { deleteAndExpectGone(fi, 10*time.Second) })
 		expectInjected(fi, 10*time.Second)
 		Expect(connectIn(pod, pod.AppID, addr)).To(Equal("ECONNREFUSED"))
+		first := get(fi).Status
+		Expect(first.SeenTime).NotTo(BeNil(), "seenTime")
+		Expect(first.Targets[0].InjectedTime).NotTo(BeNil(), "injectedTime")
+		Expect(first.SeenTime.Time).To(BeTemporally(">=", created.Add(-time.Millisecond)))
+		Expect(first.Targets[0].InjectedTime.Time).To(BeTemporally(">=", first.SeenTime.Time))
 
 		By("restarting the app container: the runtime names the new one 'app'")
 		newID := restartNamed(pod, pod.AppID, "app")
@@ -90,6 +96,7 @@ var _ = Describe("A restarted container or recreated sandbox", Label("restart"),
 			g.Expect(st.State).To(Equal(chaosv1.TargetInjected))
 			g.Expect(st.Reinjections).To(BeEquivalentTo(1))
 			g.Expect(st.Message).To(ContainSubstring("applied again"))
+			g.Expect(st.InjectedTime.Time).To(BeTemporally(">", first.Targets[0].InjectedTime.Time), "injectedTime moves with the re-attach")
 		}).WithTimeout(5 * time.Second).Should(Succeed())
 
 		By("restarting the pause container: not the one the Fault named")

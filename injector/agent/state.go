@@ -27,6 +27,8 @@ type fault struct {
 	uid      types.UID
 	deadline time.Time
 	timer    *time.Timer
+	// seen is when this agent first acted on the order.
+	seen time.Time
 
 	targets []*target // in spec order
 	// act is the converted action, kept to attach again after a restart.
@@ -79,6 +81,8 @@ type target struct {
 	// failed attempts since the last restart.
 	reinjections int32
 	refaultTries int
+	// injectedAt is when the fault was last attached to the target.
+	injectedAt time.Time
 	// waitStart is when the target began waiting for its pod's restart.
 	waitStart time.Time
 	// base is what earlier attachments of the target counted.

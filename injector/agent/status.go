@@ -46,10 +46,12 @@ func (a *Agent) fillStatus(st *chaosv1.FaultInjectionStatus, f *fault, generatio
 			Message:      t.message,
 			Counters:     t.counters,
 			Reinjections: t.reinjections,
+			InjectedTime: microTime(t.injectedAt),
 		})
 		st.Counters.Add(t.counters)
 	}
 	st.Phase = phase(f)
+	st.SeenTime = microTime(f.seen)
 	switch {
 	case f.teardownErr != nil:
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
@@ -118,4 +120,13 @@ func phase(f *fault) chaosv1.InjectionPhase {
 		return chaosv1.InjectionPartiallyInjected
 	}
 	return chaosv1.InjectionFailed
+}
+
+// microTime is t for the API, nil when unset.
+func microTime(t time.Time) *metav1.MicroTime {
+	if t.IsZero() {
+		return nil
+	}
+	m := metav1.NewMicroTime(t)
+	return &m
 }

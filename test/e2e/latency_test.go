@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -30,6 +31,7 @@ var _ = Describe("Injection latency and teardown lateness", Ordered, Label("late
 
 	It(fmt.Sprintf("injects within seconds and tears down on time, over %d runs", latencyRuns), func() {
 		var inject, late []time.Duration
+		hops := make([][]time.Duration, len(latencyHops))
 		for i := range latencyRuns {
 			name := fmt.Sprintf("lat-%02d", i)
 			start := time.Now()
@@ -41,6 +43,9 @@ var _ = Describe("Injection latency and teardown lateness", Ordered, Label("late
 				return jsonpath(ns, "fault", name, "{.status.phase}/{.status.conditions[?(@.type=='Injected')].status}")
 			}).WithTimeout(30*time.Second).WithPolling(50*time.Millisecond).Should(Equal("Running/True"), name)
 			inject = append(inject, time.Since(start))
+			for i, d := range timeline(ns, name, start, time.Now()) {
+				hops[i] = append(hops[i], d)
+			}
 
 			Eventually(func() string { return jsonpath(ns, "fault", name, "{.status.phase}") }).
 				WithTimeout(30 * time.Second).WithPolling(50 * time.Millisecond).Should(Equal("Succeeded"))
@@ -53,12 +58,56 @@ var _ = Describe("Injection latency and teardown lateness", Ordered, Label("late
 		}
 		report := fmt.Sprintf("apply → Running with all targets injected: p50 %s p99 %s (n=%d)\nexpiry → Succeeded (teardown confirmed) seen after: p50 %s p99 %s (expiryTime has 1 s precision)",
 			pct(inject, 50), pct(inject, 99), len(inject), pct(late, 50), pct(late, 99))
+		report += "\nwhere the time goes (each hop on this machine's clock):"
+		for i, h := range latencyHops {
+			report += fmt.Sprintf("\n  %-62s p50 %8s p99 %8s", h, pct(hops[i], 50), pct(hops[i], 99))
+		}
 		AddReportEntry("latency", report)
 		GinkgoWriter.Println(report)
 		Expect(pct(inject, 99)).To(BeNumerically("<", 10*time.Second))
 		Expect(pct(late, 99)).To(BeNumerically("<", 5*time.Second))
 	})
 })
+
+// latencyHops name the steps of timeline, in order.
+var latencyHops = []string{
+	"kubectl apply → manager selected targets (status.startTime)",
+	"targets selected → agent acted on its FaultInjection (seenTime)",
+	"agent acted → target attached (targets[].injectedTime)",
+	"attached → manager saw it (status.firstInjectedTime)",
+	"manager saw it → this test saw Running/Injected (50 ms polls)",
+}
+
+// timeline splits one Fault's apply → Running time into latencyHops from
+// the timestamps the manager and the agent write (microseconds, on the one
+// node's clock): start is when apply began, seen when the test saw the
+// Fault Running with its targets injected.
+func timeline(ns, name string, start, seen time.Time) []time.Duration {
+	at := func(s string) time.Time {
+		GinkgoHelper()
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+		Expect(err).NotTo(HaveOccurred(), "timestamp %q", s)
+		return t
+	}
+	fi, err := kubectl("get", "faultinjections", "-n", ns, "-l", "chaos.temblor.dev/fault="+name,
+		"-o", "jsonpath={.items[0].status.seenTime} {.items[0].status.targets[0].injectedTime}")
+	Expect(err).NotTo(HaveOccurred())
+	parts := strings.Fields(fi)
+	Expect(parts).To(HaveLen(2), "seenTime and injectedTime of %s's FaultInjection: %q", name, fi)
+	times := []time.Time{
+		start,
+		at(jsonpath(ns, "fault", name, "{.status.startTime}")),
+		at(parts[0]),
+		at(parts[1]),
+		at(jsonpath(ns, "fault", name, "{.status.firstInjectedTime}")),
+		seen,
+	}
+	out := make([]time.Duration, len(latencyHops))
+	for i := range out {
+		out[i] = times[i+1].Sub(times[i])
+	}
+	return out
+}
 
 // pct is the p-th percentile (nearest rank) of ds.
 func pct(ds []time.Duration, p int) time.Duration {
