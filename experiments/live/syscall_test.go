@@ -104,11 +104,7 @@ func runForkFailures(ctx context.Context, r *run) {
 	c := r.counters(s)
 	r.detach(s)
 	runChild(ctx, t, s, "", "fork", forkArgs{Tries: 20}, &after)
-	for call, tl := range after {
-		if tl["ok"] != 10 {
-			t.Errorf("after expiry: %s: %v, want 10 ok", call, tl)
-		}
-	}
+	expectAllOK(t, "after expiry", after, 10)
 	r.measure("clone %v, fork %v (the child's own thread creation retries EAGAIN), syscallsFailed %d; after expiry clone %v", during["clone"], during["fork"], c.SyscallsFailed, after["clone"])
 }
 
@@ -142,11 +138,7 @@ func runDiskReadErrors(ctx context.Context, r *run) {
 	r.detach(s)
 	args.Tries = 20
 	runChild(ctx, t, s, "", "read", args, &after)
-	for k, tl := range after {
-		if tl["ok"] != 20 {
-			t.Errorf("after expiry: %s: %v, want 20 ok", k, tl)
-		}
-	}
+	expectAllOK(t, "after expiry", after, args.Tries)
 	r.measure("under the prefix %v of %d each; %v and %v all ok; syscallsFailed %d; none fail after expiry", parts, fileTries, others[0], others[1], c.SyscallsFailed)
 }
 
@@ -178,13 +170,19 @@ func runDiskFull(ctx context.Context, r *run) {
 	r.detach(s)
 	args.Tries = 10
 	runChild(ctx, t, s, "", "write", args, &after)
-	for k, tl := range after {
-		if tl["ok"] != 10 {
-			t.Errorf("after expiry: %s: %v, want 10 ok", k, tl)
-		}
-	}
+	expectAllOK(t, "after expiry", after, args.Tries)
 	r.measure("%s write %v, pwrite64 %v, writev %v; elsewhere all ok; syscallsFailed %d; none fail after expiry",
 		under, during[under+" write"], during[under+" pwrite64"], during[under+" writev"], c.SyscallsFailed)
+}
+
+// expectAllOK fails t unless every tally holds n successes and nothing else.
+func expectAllOK(t *testing.T, phase string, tallies map[string]tally, n int) {
+	t.Helper()
+	for k, tl := range tallies {
+		if tl["ok"] != n || tl.total() != n {
+			t.Errorf("%s: %s: %v, want %d ok", phase, k, tl, n)
+		}
+	}
 }
 
 // listenIn listens on TCP addr inside the namespace ns until the test ends.

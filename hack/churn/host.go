@@ -59,21 +59,7 @@ func temblorBPF() ([]string, error) {
 }
 
 // podPID returns a process of the pod (by its cgroup), 0 if none.
-func podPID(uid string) int {
-	under := strings.ReplaceAll(uid, "-", "_")
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cg, _ := os.ReadFile("/proc/" + e.Name() + "/cgroup")
-		if strings.Contains(string(cg), "pod"+uid) || strings.Contains(string(cg), "pod"+under) {
-			return pid
-		}
-	}
-	return 0
-}
+func podPID(uid string) int { return testutil.PodProcessPID(uid, "") }
 
 // netnsInode is the inode of a process's network namespace.
 func netnsInode(pid int) (uint64, error) {

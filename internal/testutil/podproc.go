@@ -6,9 +6,10 @@ import (
 	"strings"
 )
 
-// PodProcessPID returns the host PID of a process named comm in the pod
-// with UID podUID, found by its cgroup path (the systemd driver writes the
-// UID with underscores, cgroupfs with dashes), or 0 when none runs.
+// PodProcessPID returns the host PID of a process named comm (any process
+// when comm is "") in the pod with UID podUID, found by its cgroup path (the
+// systemd driver writes the UID with underscores, cgroupfs with dashes), or
+// 0 when none runs.
 func PodProcessPID(podUID, comm string) int {
 	if podUID == "" {
 		return 0
@@ -23,6 +24,9 @@ func PodProcessPID(podUID, comm string) int {
 		cg, _ := os.ReadFile("/proc/" + e.Name() + "/cgroup")
 		if !strings.Contains(string(cg), "pod"+podUID) && !strings.Contains(string(cg), "pod"+under) {
 			continue
+		}
+		if comm == "" {
+			return pid
 		}
 		c, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
 		if strings.TrimSpace(string(c)) == comm {
