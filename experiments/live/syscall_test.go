@@ -128,12 +128,8 @@ func runDiskReadErrors(ctx context.Context, r *run) {
 		}
 		expectRate(t, under+" "+op+" EIO", tl["EIO"], fileTries, 0.10)
 		parts = append(parts, op+" "+tl.String())
-		for _, o := range others {
-			if during[o+" "+op]["ok"] != fileTries {
-				t.Errorf("%s %s: %v, want all %d ok (outside the prefix)", o, op, during[o+" "+op], fileTries)
-			}
-		}
 	}
+	expectUntouched(t, during, others, []string{"read", "pread64", "readv"}, fileTries)
 	c := r.counters(s)
 	r.detach(s)
 	args.Tries = 20
@@ -160,12 +156,8 @@ func runDiskFull(ctx context.Context, r *run) {
 		if tl := during[under+" "+op]; tl["ENOSPC"] != fileWriteTries {
 			t.Errorf("%s %s: %v, want all %d ENOSPC", under, op, tl, fileWriteTries)
 		}
-		for _, o := range others {
-			if during[o+" "+op]["ok"] != fileWriteTries {
-				t.Errorf("%s %s: %v, want all %d ok (outside the prefix)", o, op, during[o+" "+op], fileWriteTries)
-			}
-		}
 	}
+	expectUntouched(t, during, others, []string{"write", "pwrite64", "writev"}, fileWriteTries)
 	c := r.counters(s)
 	r.detach(s)
 	args.Tries = 10
@@ -173,6 +165,19 @@ func runDiskFull(ctx context.Context, r *run) {
 	expectAllOK(t, "after expiry", after, args.Tries)
 	r.measure("%s write %v, pwrite64 %v, writev %v; elsewhere all ok; syscallsFailed %d; none fail after expiry",
 		under, during[under+" write"], during[under+" pwrite64"], during[under+" writev"], c.SyscallsFailed)
+}
+
+// expectUntouched fails t unless each op on each file outside the prefix
+// succeeded all n times.
+func expectUntouched(t *testing.T, during map[string]tally, files, ops []string, n int) {
+	t.Helper()
+	for _, f := range files {
+		for _, op := range ops {
+			if tl := during[f+" "+op]; tl["ok"] != n {
+				t.Errorf("%s %s: %v, want all %d ok (outside the prefix)", f, op, tl, n)
+			}
+		}
+	}
 }
 
 // expectAllOK fails t unless every tally holds n successes and nothing else.
