@@ -15,6 +15,7 @@
  * those of sysfault_kprobe.c.
  */
 #include "sysfault.h"
+#include "sysfault_path.h"
 #include <bpf/bpf_tracing.h>
 
 char __license[] SEC("license") = "Dual BSD/GPL";
@@ -49,6 +50,17 @@ long tb_sf_fmr_path2(unsigned long long *ctx)
 	if (ctx[1])
 		return (long)ctx[1];
 	return tb_sf_entry_verdict((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs), TB_SF_SA_NONE, NULL);
+}
+
+/* read, write, fsync, ftruncate, ...: the file descriptor is argument 1. */
+SEC("fmod_ret")
+long tb_sf_fmr_fd1(unsigned long long *ctx)
+{
+	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
+
+	if (ctx[1])
+		return (long)ctx[1];
+	return tb_sf_entry_fd_verdict((long)(int)PT_REGS_PARM1_CORE_SYSCALL(regs));
 }
 
 /* connect, bind: the user sockaddr is argument 2. */

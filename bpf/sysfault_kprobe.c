@@ -11,16 +11,21 @@
  *   tb_sf_kp_path1  path prefix checked against syscall argument 1
  *   tb_sf_kp_path2  path prefix checked against syscall argument 2 (the *at
  *                   calls)
+ *   tb_sf_kp_fd1    path prefix checked against the path of the open file
+ *                   whose descriptor is argument 1 (read, write, fsync,
+ *                   ftruncate, ...), walked as in include/sysfault_path.h
  *   tb_sf_kp_sa2    socket filters checked against the user sockaddr in
  *                   argument 2 (connect, bind)
  *   tb_sf_kp_sa5    the same with argument 5 (sendto; NULL on a connected
  *                   socket, which then does not match)
  *   tb_sf_kp_msg2   the same with msg_name of the user msghdr in argument 2
  *                   (sendmsg)
- * The path compared is the string the task passed, not a resolved path:
- * relative paths and symlinks are not followed.
+ * For path1 and path2, the path compared is the string the task passed, not
+ * a resolved path: relative paths and symlinks are not followed. For fd1 it
+ * is the open file's path as the task sees it.
  */
 #include "sysfault.h"
+#include "sysfault_path.h"
 #include <bpf/bpf_tracing.h>
 
 char __license[] SEC("license") = "Dual BSD/GPL";
@@ -60,6 +65,15 @@ int tb_sf_kp_path2(struct pt_regs *ctx)
 	const char *upath = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
 
 	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(upath, TB_SF_SA_NONE, NULL));
+}
+
+SEC("kprobe")
+int tb_sf_kp_fd1(struct pt_regs *ctx)
+{
+	struct pt_regs *regs = tb_sf_user_regs(ctx);
+	long fd = (long)(int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_fd_verdict(fd));
 }
 
 /* connect(fd, addr, len), bind(fd, addr, len): the sockaddr is argument 2. */

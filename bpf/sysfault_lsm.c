@@ -8,12 +8,16 @@
  * table in injector/syscall/names.go says which syscalls map to which hook;
  * what each hook also catches is noted beside each program below.
  *
- * An earlier LSM's denial (ret != 0) always wins. Only tb_sf_file_open can
- * honour a path prefix: it resolves the opened file with bpf_d_path, which
- * the kernel allows on file_open (a sleepable-capable hook) and not on the
- * inode_* hooks.
+ * An earlier LSM's denial (ret != 0) always wins. tb_sf_file_open,
+ * tb_sf_file_perm and tb_sf_ftrunc honour a path prefix: file_open resolves
+ * the opened file with bpf_d_path, which the kernel allows on file_open (a
+ * sleepable-capable hook); file_permission and file_truncate are not on
+ * that list (the verifier refuses bpf_d_path there on 6.1 and 6.12), so
+ * they walk the file's path with include/sysfault_path.h, bounded (a path
+ * deeper than the walk does not match). The inode_* hooks honour none.
  */
 #include "sysfault.h"
+#include "sysfault_path.h"
 #include <bpf/bpf_tracing.h>
 
 char __license[] SEC("license") = "Dual BSD/GPL";
@@ -72,6 +76,24 @@ static __always_inline long tb_sf_lsm_verdict_sa(struct path *path, bool has_sa,
 }
 
 /*
+ * tb_sf_lsm_verdict_file is the verdict of the hooks that get an open file:
+ * the path prefix is compared with the file's path as the task sees it,
+ * walked only for targeted tasks.
+ */
+static __always_inline long tb_sf_lsm_verdict_file(struct file *file)
+{
+	struct tb_sf_config *cfg = tb_sf_get_config();
+
+	if (!cfg || !tb_sf_task_targeted(cfg))
+		return 0;
+	if (cfg->sock_filter)
+		return 0;
+	if (cfg->path_len && !tb_sf_file_path_matches(cfg, file))
+		return 0;
+	return tb_sf_lsm_clamp(-(long)tb_sf_roll(cfg));
+}
+
+/*
  * tb_sf_lsm_verdict returns 0 to allow, or -errno. path, when not NULL, is
  * resolved with bpf_d_path and compared with the configured prefix.
  */
@@ -102,7 +124,7 @@ long BPF_PROG(tb_sf_file_perm, struct file *file, int mask, int ret)
 	cfg = tb_sf_get_config();
 	if (!cfg || !(mask & cfg->file_mask))
 		return 0;
-	return tb_sf_lsm_verdict(NULL);
+	return tb_sf_lsm_verdict_file(file);
 }
 
 /* connect, any address family including AF_UNIX (never matched by a socket
@@ -254,7 +276,7 @@ long BPF_PROG(tb_sf_ftrunc, struct file *file, int ret)
 {
 	if (ret)
 		return tb_sf_lsm_clamp((long)ret);
-	return tb_sf_lsm_verdict(NULL);
+	return tb_sf_lsm_verdict_file(file);
 }
 
 /* mmap, file-backed and anonymous alike; also shmat and remap paths. */

@@ -45,6 +45,14 @@ type SysfaultFmodRetTbSfPeerKey struct {
 	Addr      [16]uint8
 }
 
+type SysfaultFmodRetTbSfWalk struct {
+	_        structs.HostLayout
+	N        uint32
+	Pad      uint32
+	Dentries [32]uint64
+	Out      [512]int8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -54,7 +62,9 @@ const (
 	SysfaultFmodRetMapTbSfScratch   = "tb_sf_scratch"
 	SysfaultFmodRetMapTbSfStats     = "tb_sf_stats"
 	SysfaultFmodRetMapTbSfTargets   = "tb_sf_targets"
+	SysfaultFmodRetMapTbSfWalk      = "tb_sf_walk"
 	SysfaultFmodRetProgTbSfFmr      = "tb_sf_fmr"
+	SysfaultFmodRetProgTbSfFmrFd1   = "tb_sf_fmr_fd1"
 	SysfaultFmodRetProgTbSfFmrMsg2  = "tb_sf_fmr_msg2"
 	SysfaultFmodRetProgTbSfFmrPath1 = "tb_sf_fmr_path1"
 	SysfaultFmodRetProgTbSfFmrPath2 = "tb_sf_fmr_path2"
@@ -105,6 +115,7 @@ type SysfaultFmodRetSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SysfaultFmodRetProgramSpecs struct {
 	TbSfFmr      *ebpf.ProgramSpec `ebpf:"tb_sf_fmr"`
+	TbSfFmrFd1   *ebpf.ProgramSpec `ebpf:"tb_sf_fmr_fd1"`
 	TbSfFmrMsg2  *ebpf.ProgramSpec `ebpf:"tb_sf_fmr_msg2"`
 	TbSfFmrPath1 *ebpf.ProgramSpec `ebpf:"tb_sf_fmr_path1"`
 	TbSfFmrPath2 *ebpf.ProgramSpec `ebpf:"tb_sf_fmr_path2"`
@@ -121,6 +132,7 @@ type SysfaultFmodRetMapSpecs struct {
 	TbSfScratch *ebpf.MapSpec `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.MapSpec `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.MapSpec `ebpf:"tb_sf_targets"`
+	TbSfWalk    *ebpf.MapSpec `ebpf:"tb_sf_walk"`
 }
 
 // SysfaultFmodRetVariableSpecs contains global variables before they are loaded into the kernel.
@@ -154,6 +166,7 @@ type SysfaultFmodRetMaps struct {
 	TbSfScratch *ebpf.Map `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.Map `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.Map `ebpf:"tb_sf_targets"`
+	TbSfWalk    *ebpf.Map `ebpf:"tb_sf_walk"`
 }
 
 func (m *SysfaultFmodRetMaps) Close() error {
@@ -163,6 +176,7 @@ func (m *SysfaultFmodRetMaps) Close() error {
 		m.TbSfScratch,
 		m.TbSfStats,
 		m.TbSfTargets,
+		m.TbSfWalk,
 	)
 }
 
@@ -177,6 +191,7 @@ type SysfaultFmodRetVariables struct {
 // It can be passed to LoadSysfaultFmodRetObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SysfaultFmodRetPrograms struct {
 	TbSfFmr      *ebpf.Program `ebpf:"tb_sf_fmr"`
+	TbSfFmrFd1   *ebpf.Program `ebpf:"tb_sf_fmr_fd1"`
 	TbSfFmrMsg2  *ebpf.Program `ebpf:"tb_sf_fmr_msg2"`
 	TbSfFmrPath1 *ebpf.Program `ebpf:"tb_sf_fmr_path1"`
 	TbSfFmrPath2 *ebpf.Program `ebpf:"tb_sf_fmr_path2"`
@@ -187,6 +202,7 @@ type SysfaultFmodRetPrograms struct {
 func (p *SysfaultFmodRetPrograms) Close() error {
 	return _SysfaultFmodRetClose(
 		p.TbSfFmr,
+		p.TbSfFmrFd1,
 		p.TbSfFmrMsg2,
 		p.TbSfFmrPath1,
 		p.TbSfFmrPath2,

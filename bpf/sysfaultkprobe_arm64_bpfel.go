@@ -45,6 +45,14 @@ type SysfaultKprobeTbSfPeerKey struct {
 	Addr      [16]uint8
 }
 
+type SysfaultKprobeTbSfWalk struct {
+	_        structs.HostLayout
+	N        uint32
+	Pad      uint32
+	Dentries [32]uint64
+	Out      [512]int8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -54,7 +62,9 @@ const (
 	SysfaultKprobeMapTbSfScratch  = "tb_sf_scratch"
 	SysfaultKprobeMapTbSfStats    = "tb_sf_stats"
 	SysfaultKprobeMapTbSfTargets  = "tb_sf_targets"
+	SysfaultKprobeMapTbSfWalk     = "tb_sf_walk"
 	SysfaultKprobeProgTbSfKp      = "tb_sf_kp"
+	SysfaultKprobeProgTbSfKpFd1   = "tb_sf_kp_fd1"
 	SysfaultKprobeProgTbSfKpMsg2  = "tb_sf_kp_msg2"
 	SysfaultKprobeProgTbSfKpPath1 = "tb_sf_kp_path1"
 	SysfaultKprobeProgTbSfKpPath2 = "tb_sf_kp_path2"
@@ -105,6 +115,7 @@ type SysfaultKprobeSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SysfaultKprobeProgramSpecs struct {
 	TbSfKp      *ebpf.ProgramSpec `ebpf:"tb_sf_kp"`
+	TbSfKpFd1   *ebpf.ProgramSpec `ebpf:"tb_sf_kp_fd1"`
 	TbSfKpMsg2  *ebpf.ProgramSpec `ebpf:"tb_sf_kp_msg2"`
 	TbSfKpPath1 *ebpf.ProgramSpec `ebpf:"tb_sf_kp_path1"`
 	TbSfKpPath2 *ebpf.ProgramSpec `ebpf:"tb_sf_kp_path2"`
@@ -121,6 +132,7 @@ type SysfaultKprobeMapSpecs struct {
 	TbSfScratch *ebpf.MapSpec `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.MapSpec `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.MapSpec `ebpf:"tb_sf_targets"`
+	TbSfWalk    *ebpf.MapSpec `ebpf:"tb_sf_walk"`
 }
 
 // SysfaultKprobeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -154,6 +166,7 @@ type SysfaultKprobeMaps struct {
 	TbSfScratch *ebpf.Map `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.Map `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.Map `ebpf:"tb_sf_targets"`
+	TbSfWalk    *ebpf.Map `ebpf:"tb_sf_walk"`
 }
 
 func (m *SysfaultKprobeMaps) Close() error {
@@ -163,6 +176,7 @@ func (m *SysfaultKprobeMaps) Close() error {
 		m.TbSfScratch,
 		m.TbSfStats,
 		m.TbSfTargets,
+		m.TbSfWalk,
 	)
 }
 
@@ -177,6 +191,7 @@ type SysfaultKprobeVariables struct {
 // It can be passed to LoadSysfaultKprobeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SysfaultKprobePrograms struct {
 	TbSfKp      *ebpf.Program `ebpf:"tb_sf_kp"`
+	TbSfKpFd1   *ebpf.Program `ebpf:"tb_sf_kp_fd1"`
 	TbSfKpMsg2  *ebpf.Program `ebpf:"tb_sf_kp_msg2"`
 	TbSfKpPath1 *ebpf.Program `ebpf:"tb_sf_kp_path1"`
 	TbSfKpPath2 *ebpf.Program `ebpf:"tb_sf_kp_path2"`
@@ -187,6 +202,7 @@ type SysfaultKprobePrograms struct {
 func (p *SysfaultKprobePrograms) Close() error {
 	return _SysfaultKprobeClose(
 		p.TbSfKp,
+		p.TbSfKpFd1,
 		p.TbSfKpMsg2,
 		p.TbSfKpPath1,
 		p.TbSfKpPath2,

@@ -45,6 +45,14 @@ type SysfaultLsmTbSfPeerKey struct {
 	Addr      [16]uint8
 }
 
+type SysfaultLsmTbSfWalk struct {
+	_        structs.HostLayout
+	N        uint32
+	Pad      uint32
+	Dentries [32]uint64
+	Out      [512]int8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -54,6 +62,7 @@ const (
 	SysfaultLsmMapTbSfScratch   = "tb_sf_scratch"
 	SysfaultLsmMapTbSfStats     = "tb_sf_stats"
 	SysfaultLsmMapTbSfTargets   = "tb_sf_targets"
+	SysfaultLsmMapTbSfWalk      = "tb_sf_walk"
 	SysfaultLsmProgTbSfBprm     = "tb_sf_bprm"
 	SysfaultLsmProgTbSfFileOpen = "tb_sf_file_open"
 	SysfaultLsmProgTbSfFilePerm = "tb_sf_file_perm"
@@ -147,6 +156,7 @@ type SysfaultLsmMapSpecs struct {
 	TbSfScratch *ebpf.MapSpec `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.MapSpec `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.MapSpec `ebpf:"tb_sf_targets"`
+	TbSfWalk    *ebpf.MapSpec `ebpf:"tb_sf_walk"`
 }
 
 // SysfaultLsmVariableSpecs contains global variables before they are loaded into the kernel.
@@ -180,6 +190,7 @@ type SysfaultLsmMaps struct {
 	TbSfScratch *ebpf.Map `ebpf:"tb_sf_scratch"`
 	TbSfStats   *ebpf.Map `ebpf:"tb_sf_stats"`
 	TbSfTargets *ebpf.Map `ebpf:"tb_sf_targets"`
+	TbSfWalk    *ebpf.Map `ebpf:"tb_sf_walk"`
 }
 
 func (m *SysfaultLsmMaps) Close() error {
@@ -189,6 +200,7 @@ func (m *SysfaultLsmMaps) Close() error {
 		m.TbSfScratch,
 		m.TbSfStats,
 		m.TbSfTargets,
+		m.TbSfWalk,
 	)
 }
 

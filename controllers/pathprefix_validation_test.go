@@ -25,3 +25,33 @@ var _ = Describe("pathPrefix length is counted in bytes, as the agent counts it"
 		Expect(err.Error()).To(ContainSubstring("pathPrefix must be at most 255 bytes"))
 	})
 })
+
+var _ = Describe("pathPrefix is accepted exactly on the syscalls a backend can filter by path", func() {
+	spec := func(syscalls, errno string) string {
+		return sel + dur + "syscall: {syscalls: [" + syscalls + "], errno: " + errno + ", pathPrefix: /var/lib/index/}"
+	}
+	DescribeTable("accepts",
+		func(ctx SpecContext, syscalls, errno string) {
+			Expect(k8sClient.Create(ctx, faultFromSpec(newNamespace(ctx), spec(syscalls, errno)))).To(Succeed())
+		},
+		Entry("mkdir (path argument)", "mkdir", "EROFS"),
+		Entry("unlink and unlinkat", "unlink, unlinkat", "EROFS"),
+		Entry("rename family", "rename, renameat, renameat2", "EXDEV"),
+		Entry("execve", "execve", "EACCES"),
+		Entry("read family (open file's path)", "read, pread64, readv", "EIO"),
+		Entry("write family, fsync, fdatasync, ftruncate", "write, pwrite64, writev, fsync, fdatasync, ftruncate", "ENOSPC"),
+	)
+	DescribeTable("refuses, naming the syscalls it applies to",
+		func(ctx SpecContext, syscalls, errno string) {
+			err := k8sClient.Create(ctx, faultFromSpec(newNamespace(ctx), spec(syscalls, errno)))
+			Expect(err).To(HaveOccurred())
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want 422 Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring("pathPrefix applies only to syscalls whose path a backend can compare"))
+			Expect(err.Error()).To(ContainSubstring("mkdir"))
+			Expect(err.Error()).To(ContainSubstring("fsync"))
+		},
+		Entry("connect", "connect", "ECONNREFUSED"),
+		Entry("mkdir with connect (every syscall must take a path)", "mkdir, connect", "EIO"),
+		Entry("mmap (no backend sees its file's path)", "mmap", "ENOMEM"),
+	)
+})

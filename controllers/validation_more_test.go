@@ -328,10 +328,10 @@ var _ = Describe("More Fault validation by the real API server", func() {
 		Entry("pathPrefix longer than 255", syscallYAML("syscalls: [openat], errno: EIO, pathPrefix: /"+strings.Repeat("d", 255)), "spec.syscall.pathPrefix", "may not be more than 255"),
 		Entry("pathPrefix as an integer", syscallYAML("syscalls: [openat], errno: EIO, pathPrefix: 5"), "spec.syscall.pathPrefix", "must be of type string"),
 		Entry("pathPrefix starting with a dot", syscallYAML("syscalls: [openat], errno: EIO, pathPrefix: ./data"), "spec.syscall.pathPrefix", "should match '^/'"),
-		Entry("pathPrefix with mkdir", syscallYAML("syscalls: [mkdir], errno: EIO, pathPrefix: /data"), "spec.syscall", "pathPrefix applies only to file syscalls"),
-		Entry("pathPrefix with execve", syscallYAML("syscalls: [execve], errno: EACCES, pathPrefix: /bin"), "spec.syscall", "pathPrefix applies only to file syscalls"),
-		Entry("pathPrefix with unlink", syscallYAML("syscalls: [unlink], errno: EROFS, pathPrefix: /data"), "spec.syscall", "pathPrefix applies only to file syscalls"),
-		Entry("pathPrefix with read and socket", syscallYAML("syscalls: [read, socket], errno: EIO, pathPrefix: /data"), "spec.syscall", "pathPrefix applies only to file syscalls"),
+		Entry("pathPrefix with connect", syscallYAML("syscalls: [connect], errno: EIO, pathPrefix: /data"), "spec.syscall", "pathPrefix applies only to syscalls whose path a backend can compare"),
+		Entry("pathPrefix with mmap", syscallYAML("syscalls: [mmap], errno: ENOMEM, pathPrefix: /data"), "spec.syscall", "pathPrefix applies only to syscalls whose path a backend can compare"),
+		Entry("pathPrefix with clone", syscallYAML("syscalls: [clone], errno: EAGAIN, pathPrefix: /bin"), "spec.syscall", "pathPrefix applies only to syscalls whose path a backend can compare"),
+		Entry("pathPrefix with read and socket", syscallYAML("syscalls: [read, socket], errno: EIO, pathPrefix: /data"), "spec.syscall", "pathPrefix applies only to syscalls whose path a backend can compare"),
 	)
 
 	DescribeTable("rejects an invalid Fault object",
@@ -447,7 +447,7 @@ var _ = Describe("FaultInjection validation by the real API server", func() {
 		Entry("unknown syscall", injectionSpec("network: {type: Drop}", "syscall: {syscalls: [kill], errno: EIO}"), "spec.syscall.syscalls[0]", "Unsupported value"),
 		Entry("unknown errno", injectionSpec("network: {type: Drop}", "syscall: {syscalls: [read], errno: EOK}"), "spec.syscall.errno", "Unsupported value"),
 		Entry("no syscalls", injectionSpec("network: {type: Drop}", "syscall: {syscalls: [], errno: EIO}"), "spec.syscall.syscalls", "should have at least 1 items"),
-		Entry("pathPrefix on connect", injectionSpec("network: {type: Drop}", "syscall: {syscalls: [connect], errno: EIO, pathPrefix: /x}"), "spec.syscall", "pathPrefix applies only to file syscalls"),
+		Entry("pathPrefix on connect", injectionSpec("network: {type: Drop}", "syscall: {syscalls: [connect], errno: EIO, pathPrefix: /x}"), "spec.syscall", "pathPrefix applies only to syscalls whose path a backend can compare"),
 	)
 
 	It("rejects any change of spec and invalid agent status", func(ctx SpecContext) {

@@ -110,7 +110,7 @@ var _ = Describe("Fault validation by the real API server", func() {
 		Entry("numeric errno", sel+dur+"syscall: {syscalls: [read], errno: '5'}", "spec.syscall.errno", "Unsupported value"),
 		Entry("no syscalls", sel+dur+"syscall: {syscalls: [], errno: EIO}", "spec.syscall.syscalls", "should have at least 1 items"),
 		Entry("duplicate syscalls", sel+dur+"syscall: {syscalls: [read, read], errno: EIO}", "spec.syscall.syscalls[1]", "Duplicate value"),
-		Entry("pathPrefix on connect", sel+dur+"syscall: {syscalls: [connect], errno: ECONNREFUSED, pathPrefix: /data}", "spec.syscall", "pathPrefix applies only to file syscalls"),
+		Entry("pathPrefix on connect", sel+dur+"syscall: {syscalls: [connect], errno: ECONNREFUSED, pathPrefix: /data}", "spec.syscall", "pathPrefix applies only to syscalls whose path a backend can compare"),
 		Entry("relative pathPrefix", sel+dur+"syscall: {syscalls: [openat], errno: EIO, pathPrefix: data/}", "spec.syscall.pathPrefix", "should match '^/'"),
 		Entry("syscall probability above 100", sel+dur+"syscall: {syscalls: [read], errno: EIO, probability: '100.5'}", "spec.syscall.probability", "should match"),
 		Entry("containerNames on a network fault", "selector: {matchLabels: {app: web}, containerNames: [app]}\n"+dur+"network: {type: Drop}", "spec", "selector.containerNames applies only to syscall faults"),

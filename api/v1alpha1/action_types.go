@@ -217,7 +217,7 @@ type CorruptSpec struct {
 // (connect, bind, sendto, sendmsg) to calls whose address matches; a call of
 // those syscalls without an address (a send on a connected socket) or of
 // another address family (AF_UNIX) does not match a filter and is not failed.
-// +kubebuilder:validation:XValidation:rule="!has(self.pathPrefix) || self.syscalls.all(s, s in ['open', 'openat', 'creat', 'read', 'write', 'pread64', 'pwrite64', 'readv', 'writev', 'truncate', 'ftruncate', 'fsync', 'fdatasync'])",message="pathPrefix applies only to file syscalls: open, openat, creat, read, write, pread64, pwrite64, readv, writev, truncate, ftruncate, fsync, fdatasync"
+// +kubebuilder:validation:XValidation:rule="!has(self.pathPrefix) || self.syscalls.all(s, s in ['creat', 'execve', 'fdatasync', 'fsync', 'ftruncate', 'mkdir', 'mkdirat', 'open', 'openat', 'pread64', 'pwrite64', 'read', 'readv', 'rename', 'renameat', 'renameat2', 'truncate', 'unlink', 'unlinkat', 'write', 'writev'])",message="pathPrefix applies only to syscalls whose path a backend can compare: creat, execve, fdatasync, fsync, ftruncate, mkdir, mkdirat, open, openat, pread64, pwrite64, read, readv, rename, renameat, renameat2, truncate, unlink, unlinkat, write, writev"
 // +kubebuilder:validation:XValidation:rule="!(has(self.ports) || has(self.peerCIDRs)) || self.syscalls.all(s, s in ['connect', 'bind', 'sendto', 'sendmsg'])",message="ports and peerCIDRs apply only to socket syscalls that carry an address: connect, bind, sendto, sendmsg"
 type SyscallAction struct {
 	// syscalls lists the system calls to fail, by their Linux names.
@@ -238,9 +238,14 @@ type SyscallAction struct {
 
 	// pathPrefix limits file syscalls to files whose path starts with it,
 	// e.g. "/var/lib/data/", at most 255 bytes (the programs compare bytes,
-	// so a multi-byte UTF-8 character counts for several). Backends that
-	// cannot see the path report the syscall as unsupported in status rather
-	// than failing every file.
+	// so a multi-byte UTF-8 character counts for several). It is accepted on
+	// the syscalls some backend can filter by path: open, openat, creat,
+	// truncate, mkdir, mkdirat, unlink, unlinkat, rename, renameat,
+	// renameat2 and execve (the path argument as passed), and read, pread64,
+	// readv, write, pwrite64, writev, fsync, fdatasync and ftruncate (the
+	// open file's path as the process sees it; a path deeper than 32
+	// components does not match). Backends that cannot see the path report
+	// the syscall as unsupported in status rather than failing every file.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=255

@@ -22,8 +22,9 @@ var (
 // crdSockSyscalls are the syscalls the CRD lets ports and peerCIDRs apply to.
 var crdSockSyscalls = []string{"connect", "bind", "sendto", "sendmsg"}
 
-// crdFileSyscalls are the syscalls the CRD lets pathPrefix apply to.
-var crdFileSyscalls = []string{"open", "openat", "creat", "read", "write", "pread64", "pwrite64", "readv", "writev", "truncate", "ftruncate", "fsync", "fdatasync"}
+// crdFileSyscalls are the syscalls the CRD lets pathPrefix apply to (its
+// CEL list equals this, injector/syscall's TestCRDPathPrefixRule).
+var crdFileSyscalls = sysfault.PathFilterableSyscalls()
 
 // crdNetworkRefusal is a model of the CRD's OpenAPI and CEL rules for a
 // network action: the reason the API server would refuse a, or "".

@@ -5,8 +5,10 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+	"strings"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	sysfault "github.com/temblor-dev/temblor/injector/syscall"
 )
 
 // The CRD's rules that the injector configurations do not enforce by
@@ -35,8 +37,9 @@ const (
 // sockSyscalls are the syscalls the CRD lets ports and peerCIDRs apply to.
 var sockSyscalls = []chaosv1.SyscallName{"connect", "bind", "sendto", "sendmsg"}
 
-// fileSyscalls are the syscalls the CRD lets pathPrefix apply to.
-var fileSyscalls = []chaosv1.SyscallName{"open", "openat", "creat", "read", "write", "pread64", "pwrite64", "readv", "writev", "truncate", "ftruncate", "fsync", "fdatasync"}
+// fileSyscalls are the syscalls the CRD lets pathPrefix apply to: those
+// some backend can filter by path.
+var fileSyscalls = sysfault.PathFilterableSyscalls()
 
 // networkRules returns every CRD rule a breaks.
 func networkRules(a *chaosv1.NetworkAction) []error {
@@ -158,8 +161,8 @@ func syscallRules(a *chaosv1.SyscallAction) []error {
 		add("pathPrefix %q: want an absolute path of at most %d bytes", a.PathPrefix, maxPathPrefix)
 	}
 	for _, s := range a.Syscalls {
-		if !slices.Contains(fileSyscalls, s) {
-			add("pathPrefix applies only to file syscalls, not %q", s)
+		if !slices.Contains(fileSyscalls, string(s)) {
+			add("pathPrefix applies only to syscalls whose path a backend can compare (%s), not %q", strings.Join(fileSyscalls, ", "), s)
 		}
 	}
 	return errs

@@ -18,23 +18,25 @@ const probeSyscall = "getpgid"
 
 // entryPrograms names the variants of one entry backend's program.
 type entryPrograms struct {
-	plain, path1, path2, sa2, sa5, msg2 string
+	plain, path1, path2, fd1, sa2, sa5, msg2 string
 }
 
 var (
 	kprobePrograms = entryPrograms{
 		plain: bpf.SysfaultKprobeProgTbSfKp, path1: bpf.SysfaultKprobeProgTbSfKpPath1, path2: bpf.SysfaultKprobeProgTbSfKpPath2,
+		fd1: bpf.SysfaultKprobeProgTbSfKpFd1,
 		sa2: bpf.SysfaultKprobeProgTbSfKpSa2, sa5: bpf.SysfaultKprobeProgTbSfKpSa5, msg2: bpf.SysfaultKprobeProgTbSfKpMsg2,
 	}
 	fmodRetPrograms = entryPrograms{
 		plain: bpf.SysfaultFmodRetProgTbSfFmr, path1: bpf.SysfaultFmodRetProgTbSfFmrPath1, path2: bpf.SysfaultFmodRetProgTbSfFmrPath2,
+		fd1: bpf.SysfaultFmodRetProgTbSfFmrFd1,
 		sa2: bpf.SysfaultFmodRetProgTbSfFmrSa2, sa5: bpf.SysfaultFmodRetProgTbSfFmrSa5, msg2: bpf.SysfaultFmodRetProgTbSfFmrMsg2,
 	}
 )
 
 // entryVariant picks the kprobe or fmod_ret program for s: the one reading
 // the socket address when a socket filter applies, the one reading the path
-// argument when a path prefix applies, else the plain one. (The plain
+// or file descriptor argument when a path prefix applies, else the plain one. (The plain
 // program fails nothing when a socket filter is configured.)
 func entryVariant(s Syscall, cfg Config, p entryPrograms) string {
 	if cfg.sockFiltered() {
@@ -51,11 +53,13 @@ func entryVariant(s Syscall, cfg Config, p entryPrograms) string {
 	if cfg.PathPrefix == "" || !s.pathFiltered() {
 		return p.plain
 	}
-	switch s.PathArg {
-	case 1:
+	switch {
+	case s.PathArg == 1:
 		return p.path1
-	case 2:
+	case s.PathArg == 2:
 		return p.path2
+	case s.FDArg == 1:
+		return p.fd1
 	}
 	return p.plain
 }

@@ -10,6 +10,11 @@ import (
 // MaxPathPrefix is the longest path prefix the programs compare, in bytes.
 const MaxPathPrefix = 255
 
+// MaxPathDepth is the most path components the BPF path walk of an open
+// file follows (TB_SF_WALK_MAX in bpf/include/sysfault_path.h): a file
+// deeper than that, as the task sees it, does not match a path prefix.
+const MaxPathDepth = 32
+
 // MaxTargets bounds the number of namespace inodes and cgroup ids of one
 // attachment (the size of the tb_sf_targets map).
 const MaxTargets = 4096
@@ -53,8 +58,12 @@ type Config struct {
 	ProbabilityBasisPoints uint32
 	// PathPrefix, if set, restricts file syscalls (and execve) to paths that
 	// start with it. Backends compare what they can see: kprobe and fmod_ret
-	// the path string the task passed (not resolved), LSM file_open the
-	// resolved path. Syscalls without a path are not affected by it.
+	// the path string the task passed (not resolved) or, for a file
+	// descriptor argument (read, write, fsync, ftruncate, ...), the open
+	// file's path as the task sees it; LSM file_open the resolved path, and
+	// file_permission and file_truncate the file's path as the task sees it.
+	// A walked path deeper than MaxPathDepth components does not match.
+	// Syscalls without a path are not affected by it.
 	PathPrefix string
 	// Ports, if set, restricts the socket syscalls that carry an address
 	// (connect, bind, sendto, sendmsg) to calls whose port is in one of the
@@ -163,7 +172,7 @@ func (c Config) validate() error {
 }
 
 // pathFiltered reports whether PathPrefix applies to s.
-func (s Syscall) pathFiltered() bool { return s.Class == ClassFile || s.PathArg != 0 }
+func (s Syscall) pathFiltered() bool { return s.Class == ClassFile || s.pathCapable() }
 
 // sockAddressed reports whether s carries a socket address that the socket
 // filters compare.

@@ -72,6 +72,8 @@ func helperMain(mode string) int {
 		return helperAttach()
 	case "connectloop":
 		res, err = helperConnectLoop(count)
+	case "fdops":
+		res, err = helperFDOps(count) // path_fd_test.go
 	default:
 		res, err = helperSyscalls(mode, count)
 	}

@@ -9,7 +9,8 @@ import (
 // Class groups syscalls by what they act on.
 type Class string
 
-// Syscall classes. PathPrefix in [Config] applies to [ClassFile] syscalls only.
+// Syscall classes. PathPrefix in [Config] applies to the syscalls of
+// [PathFilterableSyscalls] only.
 const (
 	ClassFile    Class = "file"
 	ClassNetwork Class = "network"
@@ -44,6 +45,10 @@ type Syscall struct {
 	// the kprobe and fmod_ret backends compare with the path prefix; 0 when
 	// the syscall takes no path (those backends then cannot filter by path).
 	PathArg int
+	// FDArg is the 1-based index of the argument holding a file descriptor,
+	// whose open file's path (as the task sees it, walked in BPF) the kprobe
+	// and fmod_ret backends compare with the path prefix; 0 when none.
+	FDArg int
 	// LSMHook is the BPF LSM hook the syscall reaches ("" when none does).
 	LSMHook string
 	// LSMMask, for the file_permission hook, is the MAY_READ or MAY_WRITE
@@ -84,16 +89,16 @@ var syscallTable = func() map[string]Syscall {
 		{Name: "open", Class: ClassFile, PathArg: 1, LSMHook: "file_open", LSMPath: true, LSMAlsoCatches: fileOpenAlso},
 		{Name: "openat", Class: ClassFile, PathArg: 2, LSMHook: "file_open", LSMPath: true, LSMAlsoCatches: fileOpenAlso},
 		{Name: "creat", Class: ClassFile, PathArg: 1, LSMHook: "file_open", LSMPath: true, LSMAlsoCatches: fileOpenAlso},
-		{Name: "read", Class: ClassFile, LSMHook: "file_permission", LSMMask: mayRead, LSMAlsoCatches: readAlso},
-		{Name: "pread64", Class: ClassFile, LSMHook: "file_permission", LSMMask: mayRead, LSMAlsoCatches: readAlso},
-		{Name: "readv", Class: ClassFile, LSMHook: "file_permission", LSMMask: mayRead, LSMAlsoCatches: readAlso},
-		{Name: "write", Class: ClassFile, LSMHook: "file_permission", LSMMask: mayWrite, LSMAlsoCatches: writeAlso},
-		{Name: "pwrite64", Class: ClassFile, LSMHook: "file_permission", LSMMask: mayWrite, LSMAlsoCatches: writeAlso},
-		{Name: "writev", Class: ClassFile, LSMHook: "file_permission", LSMMask: mayWrite, LSMAlsoCatches: writeAlso},
-		{Name: "fsync", Class: ClassFile},
-		{Name: "fdatasync", Class: ClassFile},
+		{Name: "read", Class: ClassFile, FDArg: 1, LSMHook: "file_permission", LSMMask: mayRead, LSMPath: true, LSMAlsoCatches: readAlso},
+		{Name: "pread64", Class: ClassFile, FDArg: 1, LSMHook: "file_permission", LSMMask: mayRead, LSMPath: true, LSMAlsoCatches: readAlso},
+		{Name: "readv", Class: ClassFile, FDArg: 1, LSMHook: "file_permission", LSMMask: mayRead, LSMPath: true, LSMAlsoCatches: readAlso},
+		{Name: "write", Class: ClassFile, FDArg: 1, LSMHook: "file_permission", LSMMask: mayWrite, LSMPath: true, LSMAlsoCatches: writeAlso},
+		{Name: "pwrite64", Class: ClassFile, FDArg: 1, LSMHook: "file_permission", LSMMask: mayWrite, LSMPath: true, LSMAlsoCatches: writeAlso},
+		{Name: "writev", Class: ClassFile, FDArg: 1, LSMHook: "file_permission", LSMMask: mayWrite, LSMPath: true, LSMAlsoCatches: writeAlso},
+		{Name: "fsync", Class: ClassFile, FDArg: 1},
+		{Name: "fdatasync", Class: ClassFile, FDArg: 1},
 		{Name: "truncate", Class: ClassFile, PathArg: 1, LSMHook: "path_truncate", LSMAlsoCatches: "open with O_TRUNC (needs CONFIG_SECURITY_PATH)"},
-		{Name: "ftruncate", Class: ClassFile, LSMHook: "file_truncate", LSMAlsoCatches: "nothing else (hook exists since Linux 6.2)"},
+		{Name: "ftruncate", Class: ClassFile, FDArg: 1, LSMHook: "file_truncate", LSMPath: true, LSMAlsoCatches: "nothing else (hook exists since Linux 6.2)"},
 		{Name: "mkdir", Class: ClassFile, PathArg: 1, LSMHook: "inode_mkdir", LSMAlsoCatches: "mkdirat"},
 		{Name: "mkdirat", Class: ClassFile, PathArg: 2, LSMHook: "inode_mkdir", LSMAlsoCatches: "mkdir"},
 		{Name: "unlink", Class: ClassFile, PathArg: 1, LSMHook: "inode_unlink", LSMAlsoCatches: "unlinkat without AT_REMOVEDIR (rmdir is inode_rmdir, not failed)"},
@@ -194,3 +199,22 @@ func Errno(name string) (unix.Errno, bool) {
 	e, ok := errnoTable[name]
 	return e, ok
 }
+
+// PathFilterableSyscalls returns, sorted, the syscalls that some backend can
+// restrict to a path prefix. The CRD's rule on pathPrefix lists exactly these
+// (TestCRDPathPrefixRule).
+func PathFilterableSyscalls() []string {
+	var names []string
+	for n, s := range syscallTable {
+		if s.pathCapable() {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// pathCapable reports whether some backend can compare s's path with a
+// prefix: the entry backends through a path or file descriptor argument, or
+// the LSM hook through the file it gets.
+func (s Syscall) pathCapable() bool { return s.PathArg != 0 || s.FDArg != 0 || s.LSMPath }

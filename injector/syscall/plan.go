@@ -119,8 +119,8 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 		if prefix == "" {
 			return "", "", errors.New("no syscall entry programs for this architecture")
 		}
-		if wantPath && s.PathArg == 0 {
-			return "", "", fmt.Errorf("path prefix needs a path argument, and %s takes a file descriptor", s.Name)
+		if wantPath && s.PathArg == 0 && s.FDArg == 0 {
+			return "", "", fmt.Errorf("path prefix needs a path or file descriptor argument, and %s takes neither", s.Name)
 		}
 		if wantSock && s.SockAddr == sockAddrNone {
 			return "", "", fmt.Errorf("%s passes no socket address that the entry program reads, so ports and peerCIDRs cannot be honoured", s.Name)
@@ -135,7 +135,11 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 			// symbol and is not affected.
 			return "", "", fmt.Errorf("%w: kernel BTF has %d functions named %s (a COND_SYSCALL weak stub beside the syscall, as pahole 1.24 emits them), so an fmod_ret program cannot name its target", errAmbiguousEntry, n, fn)
 		}
-		return fn, strings.TrimPrefix(sockNote(wantSock), "; "), nil
+		note := sockNote(wantSock)
+		if wantPath && s.PathArg == 0 {
+			note += walkNote
+		}
+		return fn, strings.TrimPrefix(note, "; "), nil
 	case LSM:
 		if s.LSMHook == "" {
 			return "", "", fmt.Errorf("no LSM hook is reached by %s alone", s.Name)
@@ -149,7 +153,11 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 		if ok, _ := kernelFuncExists("bpf_lsm_" + s.LSMHook); !ok {
 			return "", "", fmt.Errorf("hook %s not in this kernel", s.LSMHook)
 		}
-		return s.LSMHook, "also catches " + s.LSMAlsoCatches + sockNote(wantSock), nil
+		note := "also catches " + s.LSMAlsoCatches + sockNote(wantSock)
+		if wantPath && s.LSMHook != "file_open" {
+			note += walkNote
+		}
+		return s.LSMHook, note, nil
 	case Cgroup:
 		if len(s.CgroupHooks) == 0 {
 			return "", "", fmt.Errorf("no cgroup hook can fail %s", s.Name)
@@ -165,6 +173,10 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 	}
 	return "", "", fmt.Errorf("unknown backend %q", b)
 }
+
+// walkNote is what a path prefix compared with a walked file path (an fd
+// argument, file_permission, file_truncate) adds to a choice's note.
+var walkNote = fmt.Sprintf("; path of the open file as the task sees it, walked in BPF up to %d components: a deeper path does not match", MaxPathDepth)
 
 // sockNote is what a socket filter adds to a choice's note.
 func sockNote(filtered bool) string {

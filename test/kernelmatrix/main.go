@@ -59,6 +59,8 @@ var (
 	requireOver listFlag
 	wantKernels listFlag
 	flagRun     = flag.String("run", "", "passed to the test binaries as -test.run")
+	flagBench   = flag.String("bench", "", "passed to the test binaries as -test.bench (with -run '^$' to run benchmarks only)")
+	flagBenchT  = flag.String("benchtime", "", "passed to the test binaries as -test.benchtime")
 	flagTimeout = flag.Duration("timeout", 10*time.Minute, "per VM; a hung guest is killed")
 	flagJobs    = flag.Int("j", runtime.NumCPU(), "VMs run at once (each uses one host CPU under TCG)")
 	flagAccel   = flag.String("accel", "auto", "tcg, kvm, or auto (kvm only if a probe boot succeeds)")
@@ -350,6 +352,12 @@ func testArgs(timeout time.Duration) []string {
 	args := []string{"-test.v=test2json", "-test.count=1", "-test.timeout=" + (timeout - min(30*time.Second, timeout/4)).String()}
 	if *flagRun != "" {
 		args = append(args, "-test.run="+*flagRun)
+	}
+	if *flagBench != "" {
+		args = append(args, "-test.bench="+*flagBench)
+	}
+	if *flagBenchT != "" {
+		args = append(args, "-test.benchtime="+*flagBenchT)
 	}
 	return args
 }

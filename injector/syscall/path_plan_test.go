@@ -1,0 +1,137 @@
+package syscall
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+// fdSyscalls are the syscalls whose argument 1 is a file descriptor that
+// the entry backends resolve to a path.
+var fdSyscalls = []string{"read", "pread64", "readv", "write", "pwrite64", "writev", "fsync", "fdatasync", "ftruncate"}
+
+// TestPlanPathPrefixOnFD checks that a path prefix no longer rules out the
+// entry backends for the fd syscalls, nor LSM for the hooks that resolve
+// the file's path. It plans against a kernel where every backend runs (the
+// decision of eligible alone; the hooks and entry points are looked up in
+// this host's BTF).
+func TestPlanPathPrefixOnFD(t *testing.T) {
+	caps := &Capabilities{Backends: map[Backend]Support{
+		KprobeOverride: {State: StateSupported}, FmodRet: {State: StateSupported},
+		LSM: {State: StateSupported}, Cgroup: {State: StateSupported},
+	}}
+	cfg := Config{Errno: "EIO", PathPrefix: "/var/lib/index/"}
+	for _, name := range fdSyscalls {
+		s := syscallTable[name]
+		for _, b := range []Backend{KprobeOverride, FmodRet} {
+			if _, _, err := eligible(b, s, cfg, caps); err != nil && !strings.Contains(err.Error(), "not in this kernel") && !strings.Contains(err.Error(), "ambiguous") {
+				t.Errorf("%s on %s with a path prefix: %v", b, name, err)
+			}
+		}
+		if s.LSMHook == "" {
+			continue
+		}
+		_, note, err := eligible(LSM, s, cfg, caps)
+		if err != nil && !strings.Contains(err.Error(), "not in this kernel") {
+			t.Errorf("LSM on %s with a path prefix: %v", name, err)
+		}
+		if err == nil && !strings.Contains(note, "walk") {
+			t.Errorf("LSM on %s: note %q does not say that paths deeper than the walk limit do not match", name, note)
+		}
+	}
+	// Nothing can see a path for mmap: a prefix there stays ignored, never
+	// a reason to fail every call (it is not path-filtered at all).
+	if slices.Contains(PathFilterableSyscalls(), "mmap") || slices.Contains(PathFilterableSyscalls(), "connect") {
+		t.Errorf("PathFilterableSyscalls %v lists a syscall without a path", PathFilterableSyscalls())
+	}
+}
+
+// TestPathFilterableSyscalls checks the list against the table: every
+// syscall with a path argument, an fd argument or a path-resolving LSM hook,
+// and no other.
+func TestPathFilterableSyscalls(t *testing.T) {
+	want := []string{"creat", "execve", "fdatasync", "fsync", "ftruncate", "mkdir", "mkdirat", "open", "openat",
+		"pread64", "pwrite64", "read", "readv", "rename", "renameat", "renameat2", "truncate", "unlink", "unlinkat",
+		"write", "writev"}
+	if got := PathFilterableSyscalls(); !slices.Equal(got, want) {
+		t.Errorf("PathFilterableSyscalls() = %v\nwant %v", got, want)
+	}
+}
+
+// TestCRDPathPrefixRule reads the generated CRDs and checks that the CEL
+// rule on pathPrefix lists exactly PathFilterableSyscalls: the API accepts
+// a prefix where some backend can filter by path, and nowhere else.
+func TestCRDPathPrefixRule(t *testing.T) {
+	files, err := filepath.Glob("../../config/crd/bases/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CRD under config/crd/bases: %v", err)
+	}
+	want := PathFilterableSyscalls()
+	listRE := regexp.MustCompile(`^!has\(self\.pathPrefix\) \|\| self\.syscalls\.all\(s, s in \[([^\]]*)\]\)$`)
+	found := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		walkCEL(doc, func(rule, message string) {
+			if !strings.Contains(rule, "self.pathPrefix") || !strings.Contains(rule, "self.syscalls") {
+				return
+			}
+			found++
+			m := listRE.FindStringSubmatch(rule)
+			if m == nil {
+				t.Errorf("%s: pathPrefix rule %q is not of the form the test reads", filepath.Base(f), rule)
+				return
+			}
+			var got []string
+			for _, q := range strings.Split(m[1], ",") {
+				got = append(got, strings.Trim(strings.TrimSpace(q), "'"))
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: CEL pathPrefix list %v\nwant PathFilterableSyscalls() %v", filepath.Base(f), got, want)
+			}
+			for _, s := range want {
+				if !strings.Contains(message, s) {
+					t.Errorf("%s: message %q does not name %s", filepath.Base(f), message, s)
+				}
+			}
+		})
+	}
+	if found == 0 {
+		t.Fatal("no CEL rule on pathPrefix found in the CRDs")
+	}
+}
+
+// walkCEL calls fn for every x-kubernetes-validations entry under v.
+func walkCEL(v any, fn func(rule, message string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		if list, ok := x["x-kubernetes-validations"].([]any); ok {
+			for _, e := range list {
+				if m, ok := e.(map[string]any); ok {
+					rule, _ := m["rule"].(string)
+					msg, _ := m["message"].(string)
+					fn(rule, msg)
+				}
+			}
+		}
+		for _, c := range x {
+			walkCEL(c, fn)
+		}
+	case []any:
+		for _, c := range x {
+			walkCEL(c, fn)
+		}
+	}
+}
