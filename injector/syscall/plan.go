@@ -14,9 +14,10 @@ import (
 var ErrUnsupported = errors.New("syscall fault not supported")
 
 // errAmbiguousEntry is wrapped by a backend's rejection when the kernel's
-// BTF has more than one function named after the syscall's entry point, so
-// that an fmod_ret program cannot name its target: a limit of that syscall on
-// that kernel, not of the backend (the other syscalls stay eligible).
+// BTF has more than one function named after the syscall's entry point and
+// none of them is the one real entry (realEntryFunc), so that an fmod_ret
+// program cannot name its target: a limit of that syscall on that kernel,
+// not of the backend (the other syscalls stay eligible).
 var errAmbiguousEntry = errors.New("ambiguous syscall entry point in kernel BTF")
 
 // rejections are the reasons of every backend passed over for one syscall,
@@ -131,9 +132,11 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 			return "", "", fmt.Errorf("entry point %s not in this kernel", fn)
 		}
 		if b == FmodRet && n > 1 {
-			// fmod_ret names its target by BTF id; a kprobe attaches by
-			// symbol and is not affected.
-			return "", "", fmt.Errorf("%w: kernel BTF has %d functions named %s (a COND_SYSCALL weak stub beside the syscall, as pahole 1.24 emits them), so an fmod_ret program cannot name its target", errAmbiguousEntry, n, fn)
+			// fmod_ret names its target by BTF id (a kprobe attaches by
+			// symbol and is not affected): pick the real entry's.
+			if _, err := kernelEntryID(fn); err != nil {
+				return "", "", fmt.Errorf("%w: %w, so an fmod_ret program cannot name its target", errAmbiguousEntry, err)
+			}
 		}
 		return fn, strings.TrimPrefix(sockNote(wantSock), "; "), nil
 	case LSM:

@@ -179,6 +179,39 @@ func kernelFuncCount(fn string) (int, error) {
 	return n, nil
 }
 
+// kernelEntryID returns the kernel BTF id of the syscall entry point fn that
+// an fmod_ret program must name, or 0 when fn is unique in the kernel's BTF
+// (cilium/ebpf then resolves AttachTo itself; it refuses a name with several
+// candidates). Where pahole emitted a COND_SYSCALL stub beside the entry,
+// realEntryFunc picks the entry, or the error says why it cannot.
+func kernelEntryID(fn string) (btf.TypeID, error) {
+	n, err := kernelFuncCount(fn)
+	if err != nil || n < 2 {
+		return 0, err
+	}
+	kernelBTF.mu.Lock()
+	defer kernelBTF.mu.Unlock()
+	types, err := kernelBTF.spec.AnyTypesByName(fn)
+	if err != nil {
+		return 0, fmt.Errorf("look up %s in kernel BTF: %w", fn, err)
+	}
+	var funcs []*btf.Func
+	for _, t := range types {
+		if f, ok := t.(*btf.Func); ok {
+			funcs = append(funcs, f)
+		}
+	}
+	f, err := realEntryFunc(fn, funcs)
+	if err != nil {
+		return 0, err
+	}
+	id, err := kernelBTF.spec.TypeID(f)
+	if err != nil {
+		return 0, fmt.Errorf("BTF id of %s: %w", fn, err)
+	}
+	return id, nil
+}
+
 // kernelFuncExists reports whether the kernel's BTF has a function named fn.
 // Without kernel BTF it answers true with the error, leaving the decision to
 // the attach.
