@@ -29,6 +29,10 @@ type scenario struct {
 	// sock, when set, makes this a socket-filter scenario instead
 	// (runSockScenario); setup is then unused.
 	sock func(t *testing.T) sockCase
+	// joinLate makes the targeted helper join the target cgroup itself
+	// once started, so that neither the exec nor the Go runtime's start-up
+	// calls of the syscall are faulted (read: the exec reads the binary).
+	joinLate bool
 }
 
 func connectSetup(t *testing.T) ([]string, []string, string) {
@@ -37,6 +41,27 @@ func connectSetup(t *testing.T) ([]string, []string, string) {
 }
 
 func noSetup(*testing.T) ([]string, []string, string) { return nil, nil, "" }
+
+// connect6Setup: a TCP listener on ::1.
+func connect6Setup(t *testing.T) ([]string, []string, string) {
+	addr := "TB_ADDR=" + hostPort("::1", listeners(t, "tcp", "::1", 1)[0])
+	return []string{addr}, []string{addr}, ""
+}
+
+// udpSetup: a UDP socket on 127.0.0.1 to send datagrams to.
+func udpSetup(t *testing.T) ([]string, []string, string) {
+	addr := "TB_ADDR=" + hostPort("127.0.0.1", listeners(t, "udp", "127.0.0.1", 1)[0])
+	return []string{addr}, []string{addr}, ""
+}
+
+// readSetup: a file with content to read from.
+func readSetup(t *testing.T) ([]string, []string, string) {
+	p := filepath.Join(t.TempDir(), "r")
+	if err := os.WriteFile(p, []byte("temblor"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"TB_PATH=" + p}, []string{"TB_PATH=" + p}, ""
+}
 
 // openSetup fails opens under one directory only: the control helper runs
 // in the target cgroup too, and opens a file outside the prefix.
@@ -67,14 +92,25 @@ var (
 	// architectures and mkdir on others): the syscall configured is the one
 	// made.
 	scMkdirat = scenario{name: "mkdirat-EROFS", syscall: "mkdirat", errno: "EROFS", mode: "mkdirat", setup: fileSetup("d")}
+	// read without a path prefix: every read of the targeted task fails.
+	scRead       = scenario{name: "read-EIO", syscall: "read", errno: "EIO", mode: "read", setup: readSetup, joinLate: true}
+	scSetsockopt = scenario{name: "setsockopt-EPERM", syscall: "setsockopt", errno: "EPERM", mode: "setsockopt", setup: noSetup}
+	scSendmsg    = scenario{name: "sendmsg-udp-EPERM", syscall: "sendmsg", errno: "EPERM", mode: "sendmsg", setup: udpSetup}
+	scConnect6   = scenario{name: "connect6-ECONNREFUSED", syscall: "connect", errno: "ECONNREFUSED", mode: "connect-addr", setup: connect6Setup}
 )
+
+// refusedScenarios lists, per backend, syscalls of the scenarios that it
+// cannot serve, with the reason Plan must give when the backend is forced.
+var refusedScenarios = map[Backend][]struct{ syscall, reason string }{
+	Cgroup: {{"read", "no cgroup hook can fail read"}},
+}
 
 // backendScenarios lists, per backend, the scenarios it can serve.
 var backendScenarios = map[Backend][]scenario{
-	KprobeOverride: {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat},
-	FmodRet:        {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat},
-	LSM:            {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat},
-	Cgroup:         {scConnectRefused, scConnectNetUnr, scBind, scSocket},
+	KprobeOverride: {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat, scRead, scSetsockopt, scSendmsg, scConnect6},
+	FmodRet:        {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat, scRead, scSetsockopt, scSendmsg, scConnect6},
+	LSM:            {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat, scRead, scSetsockopt, scSendmsg, scConnect6},
+	Cgroup:         {scConnectRefused, scConnectNetUnr, scBind, scSocket, scSetsockopt, scSendmsg, scConnect6},
 }
 
 func init() {
@@ -171,7 +207,11 @@ func runScenario(t *testing.T, b Backend, sc scenario) {
 		t.Fatalf("%s served by %q, want backend %s", sc.syscall, got, b)
 	}
 
-	res := runHelper(t, sc.mode, helperOpts{cgroupFD: cgFD, env: targetEnv, count: n})
+	target := helperOpts{cgroupFD: cgFD, env: targetEnv, count: n}
+	if sc.joinLate {
+		target = helperOpts{cgroupFD: -1, env: append(targetEnv[:len(targetEnv):len(targetEnv)], "TB_JOIN_CGROUP="+cg.Path), count: n}
+	}
+	res := runHelper(t, sc.mode, target)
 	if res.Errnos[sc.errno] != n {
 		t.Errorf("target in %s: %s, want %d x %s", cg, res, n, sc.errno)
 	}
@@ -196,8 +236,31 @@ func runScenario(t *testing.T, b Backend, sc scenario) {
 	if err := a.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
 	}
-	if res := runHelper(t, sc.mode, helperOpts{cgroupFD: cgFD, env: targetEnv, count: n}); res.OK != n {
+	if res := runHelper(t, sc.mode, target); res.OK != n {
 		t.Errorf("target after Close: %s, want %d successes", res, n)
+	}
+}
+
+// TestBackendRefusals forces each backend on the syscalls of scenarios it
+// cannot serve: Plan and Attach must refuse, with the reason.
+func TestBackendRefusals(t *testing.T) {
+	testutil.RequireRoot(t)
+	for b, refused := range refusedScenarios {
+		for _, r := range refused {
+			t.Run(b.String()+"/"+r.syscall, func(t *testing.T) {
+				cfg := Config{Syscalls: []string{r.syscall}, Errno: "EIO", ProbabilityBasisPoints: 10000, Backend: b}
+				choices, err := Plan(context.Background(), cfg)
+				if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), r.reason) {
+					t.Fatalf("plan: %v, want ErrUnsupported with %q", err, r.reason)
+				}
+				if choices[0].Backend != Auto {
+					t.Fatalf("choice %v: want no backend", choices[0])
+				}
+				if _, err := Attach(context.Background(), Scope{CgroupIDs: []uint64{1}}, cfg); !errors.Is(err, ErrUnsupported) {
+					t.Fatalf("attach: %v, want ErrUnsupported", err)
+				}
+			})
+		}
 	}
 }
 
