@@ -62,3 +62,18 @@ func TestRealEntryFunc(t *testing.T) {
 		})
 	}
 }
+
+// TestKernelSymbolExists checks the kallsyms lookup that keeps a kprobe
+// eligible for an entry point that pahole left out of BTF.
+func TestKernelSymbolExists(t *testing.T) {
+	prefix := syscallEntryPrefix()
+	if prefix == "" {
+		t.Skip("no syscall entry programs on this architecture")
+	}
+	if ok, err := kernelSymbolExists(prefix + "getpgid"); !ok {
+		t.Fatalf("%sgetpgid not found in kallsyms: %v", prefix, err)
+	}
+	if ok, err := kernelSymbolExists(prefix + "tb_no_such_syscall"); ok || err != nil {
+		t.Fatalf("a made-up symbol: %v %v, want not found", ok, err)
+	}
+}

@@ -163,6 +163,8 @@ func helperSyscalls(mode string, count int) (helperResult, error) {
 		case "read":
 			_, err := unix.Read(wfd, make([]byte, 1))
 			tally(err)
+		case "fork":
+			tally(forkOnce())
 		case "setsockopt":
 			tally(setsockoptTCP4())
 		case "connect-len":
@@ -196,6 +198,9 @@ func connectTCP4(addr string) error {
 	defer unix.Close(fd)
 	return unix.Connect(fd, ap)
 }
+
+// errForkChild: a forked child did not exit with status 0.
+var errForkChild = errors.New("forked child did not exit cleanly")
 
 func setsockoptTCP4() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)

@@ -20,6 +20,11 @@ var ErrUnsupported = errors.New("syscall fault not supported")
 // not of the backend (the other syscalls stay eligible).
 var errAmbiguousEntry = errors.New("ambiguous syscall entry point in kernel BTF")
 
+// errEntryNotInBTF is wrapped by fmod_ret's rejection when the kernel's BTF
+// has no function named after the syscall's entry point (kallsyms may still
+// have it): a limit of that syscall on that kernel, like errAmbiguousEntry.
+var errEntryNotInBTF = errors.New("syscall entry point not in kernel BTF")
+
 // rejections are the reasons of every backend passed over for one syscall,
 // joined with "; " and unwrappable one by one.
 type rejections []error
@@ -129,7 +134,15 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 		fn := prefix + s.Name
 		n, err := kernelFuncCount(fn)
 		if err == nil && n == 0 {
-			return "", "", fmt.Errorf("entry point %s not in this kernel", fn)
+			// fmod_ret names its target by BTF id; a kprobe needs only the
+			// symbol, which pahole sometimes leaves out of BTF (fork, vfork
+			// on the matrix's custom kernel).
+			if b == FmodRet {
+				return "", "", fmt.Errorf("%w: %s, and an fmod_ret program names its target by BTF id", errEntryNotInBTF, fn)
+			}
+			if ok, kerr := kernelSymbolExists(fn); !ok {
+				return "", "", fmt.Errorf("entry point %s not in this kernel (not in BTF; kallsyms: %v)", fn, kerr)
+			}
 		}
 		if b == FmodRet && n > 1 {
 			// fmod_ret names its target by BTF id (a kprobe attaches by

@@ -96,13 +96,16 @@ var (
 	scRead       = scenario{name: "read-EIO", syscall: "read", errno: "EIO", mode: "read", setup: readSetup, joinLate: true}
 	scSetsockopt = scenario{name: "setsockopt-EPERM", syscall: "setsockopt", errno: "EPERM", mode: "setsockopt", setup: noSetup}
 	scSendmsg    = scenario{name: "sendmsg-udp-EPERM", syscall: "sendmsg", errno: "EPERM", mode: "sendmsg", setup: udpSetup}
-	scConnect6   = scenario{name: "connect6-ECONNREFUSED", syscall: "connect", errno: "ECONNREFUSED", mode: "connect-addr", setup: connect6Setup}
+	// fork(2) itself (amd64 only); the helper joins late so that the
+	// runtime's thread creations (clone, also task_alloc) come before.
+	scFork     = scenario{name: "fork-EAGAIN", syscall: "fork", errno: "EAGAIN", mode: "fork", setup: noSetup, joinLate: true}
+	scConnect6 = scenario{name: "connect6-ECONNREFUSED", syscall: "connect", errno: "ECONNREFUSED", mode: "connect-addr", setup: connect6Setup}
 )
 
 // refusedScenarios lists, per backend, syscalls of the scenarios that it
 // cannot serve, with the reason Plan must give when the backend is forced.
 var refusedScenarios = map[Backend][]struct{ syscall, reason string }{
-	Cgroup: {{"read", "no cgroup hook can fail read"}},
+	Cgroup: {{"read", "no cgroup hook can fail read"}, {"fork", "no cgroup hook can fail fork"}},
 }
 
 // backendScenarios lists, per backend, the scenarios it can serve.
@@ -118,6 +121,9 @@ func init() {
 	// sendmsg (sockfilter_test.go).
 	for b := range backendScenarios {
 		backendScenarios[b] = append(backendScenarios[b], sockScenarios...)
+	}
+	for _, b := range []Backend{KprobeOverride, FmodRet, LSM} {
+		backendScenarios[b] = append(backendScenarios[b], forkScenarios...)
 	}
 }
 
@@ -148,9 +154,16 @@ func requireBackend(t testing.TB, b Backend) {
 
 // perSyscallSkip starts the skip message of a scenario whose syscall the
 // forced backend cannot serve on this kernel for a reason of that syscall
-// alone (errAmbiguousEntry). The kernel matrix (test/kernelmatrix/results.go)
+// alone (perSyscallLimit). The kernel matrix (test/kernelmatrix/results.go)
 // accepts only such skips inside a backend that must pass.
 const perSyscallSkip = "backend cannot serve this syscall on this kernel: "
+
+// perSyscallLimit says whether the planner's refusal is a limit of one
+// syscall on this kernel: no single real entry point in BTF, or none at all
+// (fmod_ret on fork where pahole left __x64_sys_fork out).
+func perSyscallLimit(err error) bool {
+	return errors.Is(err, errAmbiguousEntry) || errors.Is(err, errEntryNotInBTF)
+}
 
 // TestBackends runs the same end-to-end scenarios against each backend
 // forced in turn. On kernels without a backend, its subtests skip with the
@@ -189,7 +202,7 @@ func runScenario(t *testing.T, b Backend, sc scenario) {
 	cfg.PathPrefix = prefix
 	// A syscall this kernel keeps from the backend (and only this syscall)
 	// skips, with the planner's reason; any other refusal fails below.
-	if choices, err := Plan(context.Background(), cfg); err != nil && errors.Is(choices[0].Err, errAmbiguousEntry) {
+	if choices, err := Plan(context.Background(), cfg); err != nil && perSyscallLimit(choices[0].Err) {
 		t.Skip(perSyscallSkip + choices[0].Err.Error())
 	}
 	testutil.LeakCheck(t)
