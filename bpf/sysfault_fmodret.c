@@ -71,7 +71,8 @@ long tb_sf_fmr_sa2(unsigned long long *ctx)
 
 	if (ctx[1])
 		return (long)ctx[1];
-	return tb_sf_entry_verdict(NULL, TB_SF_SA_ARG, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+	return tb_sf_entry_verdict_sa(NULL, TB_SF_SA_ARG, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs),
+				      (int)PT_REGS_PARM3_CORE_SYSCALL(regs));
 }
 
 /* sendto: the user sockaddr is argument 5. */
@@ -82,7 +83,8 @@ long tb_sf_fmr_sa5(unsigned long long *ctx)
 
 	if (ctx[1])
 		return (long)ctx[1];
-	return tb_sf_entry_verdict(NULL, TB_SF_SA_ARG, (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs));
+	return tb_sf_entry_verdict_sa(NULL, TB_SF_SA_ARG, (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs),
+				      (int)TB_SF_PARM6_CORE_SYSCALL(regs));
 }
 
 /* sendmsg: the user sockaddr is msg_name of the msghdr in argument 2. */
@@ -93,5 +95,5 @@ long tb_sf_fmr_msg2(unsigned long long *ctx)
 
 	if (ctx[1])
 		return (long)ctx[1];
-	return tb_sf_entry_verdict(NULL, TB_SF_SA_MSG, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+	return tb_sf_entry_verdict_sa(NULL, TB_SF_SA_MSG, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
 }

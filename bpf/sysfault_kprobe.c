@@ -82,8 +82,9 @@ int tb_sf_kp_sa2(struct pt_regs *ctx)
 {
 	struct pt_regs *regs = tb_sf_user_regs(ctx);
 	const void *sa = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	long salen = (int)PT_REGS_PARM3_CORE_SYSCALL(regs);
 
-	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(NULL, TB_SF_SA_ARG, sa));
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict_sa(NULL, TB_SF_SA_ARG, sa, salen));
 }
 
 /* sendto(fd, buf, len, flags, addr, addrlen): the sockaddr is argument 5. */
@@ -92,8 +93,9 @@ int tb_sf_kp_sa5(struct pt_regs *ctx)
 {
 	struct pt_regs *regs = tb_sf_user_regs(ctx);
 	const void *sa = (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs);
+	long salen = (int)TB_SF_PARM6_CORE_SYSCALL(regs);
 
-	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(NULL, TB_SF_SA_ARG, sa));
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict_sa(NULL, TB_SF_SA_ARG, sa, salen));
 }
 
 /* sendmsg(fd, msg, flags): the sockaddr is msg->msg_name. */
@@ -103,5 +105,5 @@ int tb_sf_kp_msg2(struct pt_regs *ctx)
 	struct pt_regs *regs = tb_sf_user_regs(ctx);
 	const void *msg = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
 
-	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict(NULL, TB_SF_SA_MSG, msg));
+	return tb_sf_kprobe_apply(ctx, tb_sf_entry_verdict_sa(NULL, TB_SF_SA_MSG, msg, 0));
 }

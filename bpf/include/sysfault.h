@@ -313,6 +313,37 @@ static __always_inline bool tb_sf_read_sockaddr(struct tb_sf_addr *a, const void
 }
 
 /*
+ * The sixth syscall argument from the saved user registers (libbpf 1.1's
+ * bpf_tracing.h stops at the fifth): sendto's addrlen.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define TB_SF_PARM6_CORE_SYSCALL(x) BPF_CORE_READ((const struct pt_regs *)(x), r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define TB_SF_PARM6_CORE_SYSCALL(x) BPF_CORE_READ((const struct user_pt_regs *)(x), regs[5])
+#endif
+
+/*
+ * The shortest address each family's connect, bind and sendmsg take:
+ * sizeof(struct sockaddr_in), and SIN6_LEN_RFC2133 (a sockaddr_in6 without
+ * sin6_scope_id). The kernel fails a shorter one with EINVAL.
+ */
+#define TB_SF_SIN_MIN_LEN 16
+#define TB_SF_SIN6_MIN_LEN 24
+
+/*
+ * tb_sf_sockaddr_len_ok says whether len, the address length the task
+ * passed, covers the address a read by tb_sf_read_sockaddr (which reads a
+ * fixed size). A shorter one is "no match": its bytes past len were never
+ * the task's, and the kernel refuses the call anyway.
+ */
+static __always_inline bool tb_sf_sockaddr_len_ok(const struct tb_sf_addr *a, long len)
+{
+	if (a->family == TB_SF_AF_INET)
+		return len >= TB_SF_SIN_MIN_LEN;
+	return len >= TB_SF_SIN6_MIN_LEN;
+}
+
+/*
  * tb_sf_roll counts a matched call and decides whether to fail it: it returns
  * the positive errno to inject, or 0 to let the call through.
  */
@@ -333,12 +364,14 @@ static __always_inline __u32 tb_sf_roll(const struct tb_sf_config *cfg)
 #define TB_SF_SA_MSG 2  /* a user struct user_msghdr * whose msg_name it is (sendmsg) */
 
 /*
- * tb_sf_entry_verdict is the decision of the syscall entry backends
+ * tb_sf_entry_verdict_sa is the decision of the syscall entry backends
  * (kprobe, fmod_ret): 0 to let the syscall run or -errno to fail it. upath
  * is the user-space path argument or NULL; sa_kind (a constant at each call
- * site) says what sa points to. Both are read only for targeted tasks.
+ * site) says what sa points to, and salen is the address length argument
+ * for TB_SF_SA_ARG (for TB_SF_SA_MSG, msg_namelen is read instead). All are
+ * read only for targeted tasks.
  */
-static __always_inline long tb_sf_entry_verdict(const char *upath, int sa_kind, const void *sa)
+static __always_inline long tb_sf_entry_verdict_sa(const char *upath, int sa_kind, const void *sa, long salen)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
 	struct tb_sf_addr a = {};
@@ -358,15 +391,22 @@ static __always_inline long tb_sf_entry_verdict(const char *upath, int sa_kind, 
 			return 0; /* cannot see the address: a filter only narrows */
 		if (sa_kind == TB_SF_SA_MSG) {
 			const struct user_msghdr *msg = sa;
+			int namelen = 0;
 
 			sa = NULL;
-			if (bpf_probe_read_user(&sa, sizeof(sa), &msg->msg_name))
+			if (bpf_probe_read_user(&sa, sizeof(sa), &msg->msg_name) ||
+			    bpf_probe_read_user(&namelen, sizeof(namelen), &msg->msg_namelen))
 				return 0;
+			salen = namelen;
 		}
-		if (!tb_sf_read_sockaddr(&a, sa, true) || !tb_sf_addr_matches(cfg, &a))
+		if (!tb_sf_read_sockaddr(&a, sa, true) || !tb_sf_sockaddr_len_ok(&a, salen) ||
+		    !tb_sf_addr_matches(cfg, &a))
 			return 0;
 	}
 	return -(long)tb_sf_roll(cfg);
 }
+
+/* The verdict of a call without a socket address (sa_kind TB_SF_SA_NONE). */
+#define tb_sf_entry_verdict(upath, sa_kind, sa) tb_sf_entry_verdict_sa(upath, sa_kind, sa, 0)
 
 #endif /* __TB_SYSFAULT_H */

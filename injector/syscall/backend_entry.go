@@ -164,13 +164,12 @@ func attachFmodRet(st *attachState, syscalls []Syscall) error {
 	for _, s := range syscalls {
 		fn := syscallEntryPrefix() + s.Name
 		v := entryVariant(s, st.cfg, fmodRetPrograms)
-		coll, err := loadPrograms(spec, []string{v}, st.shared.replacements(cfgMap),
-			func(ps *ebpf.ProgramSpec) { ps.AttachTo = fn })
+		prog, err := loadFmodRet(spec, v, fn, st.shared.replacements(cfgMap))
 		if err != nil {
 			return fmt.Errorf("fmod_ret %s: %w", fn, err)
 		}
-		st.own(collCloser{coll})
-		l, err := link.AttachTracing(link.TracingOptions{Program: coll.Programs[v], AttachType: ebpf.AttachModifyReturn})
+		st.own(prog)
+		l, err := link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ebpf.AttachModifyReturn})
 		if err != nil {
 			return fmt.Errorf("fmod_ret %s: %w", fn, err)
 		}
@@ -178,6 +177,29 @@ func attachFmodRet(st *attachState, syscalls []Syscall) error {
 		st.served(s.Name, FmodRet, fn)
 	}
 	return nil
+}
+
+// loadFmodRet loads program name of spec as fmod_ret on fn: by name through
+// cilium/ebpf where kernel BTF names fn once, else by the BTF id of the real
+// entry point beside the COND_SYSCALL stub (kernelEntryID).
+func loadFmodRet(spec *ebpf.CollectionSpec, name, fn string, maps map[string]*ebpf.Map) (*ebpf.Program, error) {
+	id, err := kernelEntryID(fn)
+	if err != nil {
+		return nil, err
+	}
+	if id != 0 {
+		// btf.Spec is not safe for concurrent use (probe.go).
+		kernelBTF.mu.Lock()
+		defer kernelBTF.mu.Unlock()
+		return loadTracingByID(spec, name, ebpf.AttachModifyReturn, id, maps, kernelBTF.spec)
+	}
+	coll, err := loadPrograms(spec, []string{name}, maps, func(ps *ebpf.ProgramSpec) { ps.AttachTo = fn })
+	if err != nil {
+		return nil, err
+	}
+	prog := coll.DetachProgram(name)
+	coll.Close()
+	return prog, nil
 }
 
 func contains(list []string, s string) bool {

@@ -7,6 +7,7 @@ package syscall
 // fault may be failing.
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,6 +64,14 @@ func helperMain(mode string) int {
 		}
 		if err := loopbackUp(); err != nil {
 			fmt.Fprintln(os.Stderr, "lo up:", err)
+			return 2
+		}
+	}
+	if cg := os.Getenv("TB_JOIN_CGROUP"); cg != "" {
+		// Join the target only now, after the runtime started: its start-up
+		// reads and the exec's own would otherwise be faulted too.
+		if err := os.WriteFile(cg+"/cgroup.procs", []byte("0"), 0); err != nil {
+			fmt.Fprintln(os.Stderr, "join cgroup:", err)
 			return 2
 		}
 	}
@@ -118,8 +128,13 @@ func helperSyscalls(mode string, count int) (helperResult, error) {
 		addr = ln.Addr().String()
 	}
 	var wfd int = -1
-	if mode == "write" {
-		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	switch mode {
+	case "write", "read":
+		flags := unix.O_WRONLY | unix.O_CREAT
+		if mode == "read" {
+			flags = unix.O_RDONLY
+		}
+		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0o600)
 		if err != nil {
 			return res, fmt.Errorf("open %s: %w", path, err)
 		}
@@ -147,6 +162,15 @@ func helperSyscalls(mode string, count int) (helperResult, error) {
 		case "write":
 			_, err := unix.Write(wfd, []byte("x"))
 			tally(err)
+		case "read":
+			_, err := unix.Read(wfd, make([]byte, 1))
+			tally(err)
+		case "fork":
+			tally(forkOnce())
+		case "setsockopt":
+			tally(setsockoptTCP4())
+		case "connect-len":
+			tally(connectLen(addr, os.Getenv("TB_ADDRLEN")))
 		case "mkdirat":
 			err := unix.Mkdirat(unix.AT_FDCWD, path, 0o700)
 			if err == nil {
@@ -175,6 +199,45 @@ func connectTCP4(addr string) error {
 	}
 	defer unix.Close(fd)
 	return unix.Connect(fd, ap)
+}
+
+// errForkChild: a forked child did not exit with status 0.
+var errForkChild = errors.New("forked child did not exit cleanly")
+
+func setsockoptTCP4() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(fd)
+	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+}
+
+// connectLen connects a TCP socket to the IPv4 addr passing addrlen (a
+// decimal string) as the address length: the whole sockaddr_in is in the
+// buffer, the kernel is told only addrlen bytes.
+func connectLen(addr, addrlen string) error {
+	sa, err := netipAddrPort(addr)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(addrlen)
+	if err != nil {
+		return fmt.Errorf("TB_ADDRLEN %q: %w", addrlen, err)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(fd)
+	raw := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: sa.Addr}
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&raw.Port))[:], uint16(sa.Port))
+	_, _, errno := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&raw)), uintptr(n))
+	runtime.KeepAlive(&raw)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 func bindTCP4() error {

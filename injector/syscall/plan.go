@@ -14,10 +14,16 @@ import (
 var ErrUnsupported = errors.New("syscall fault not supported")
 
 // errAmbiguousEntry is wrapped by a backend's rejection when the kernel's
-// BTF has more than one function named after the syscall's entry point, so
-// that an fmod_ret program cannot name its target: a limit of that syscall on
-// that kernel, not of the backend (the other syscalls stay eligible).
+// BTF has more than one function named after the syscall's entry point and
+// none of them is the one real entry (realEntryFunc), so that an fmod_ret
+// program cannot name its target: a limit of that syscall on that kernel,
+// not of the backend (the other syscalls stay eligible).
 var errAmbiguousEntry = errors.New("ambiguous syscall entry point in kernel BTF")
+
+// errEntryNotInBTF is wrapped by fmod_ret's rejection when the kernel's BTF
+// has no function named after the syscall's entry point (kallsyms may still
+// have it): a limit of that syscall on that kernel, like errAmbiguousEntry.
+var errEntryNotInBTF = errors.New("syscall entry point not in kernel BTF")
 
 // rejections are the reasons of every backend passed over for one syscall,
 // joined with "; " and unwrappable one by one.
@@ -128,12 +134,22 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 		fn := prefix + s.Name
 		n, err := kernelFuncCount(fn)
 		if err == nil && n == 0 {
-			return "", "", fmt.Errorf("entry point %s not in this kernel", fn)
+			// fmod_ret names its target by BTF id; a kprobe needs only the
+			// symbol, which pahole sometimes leaves out of BTF (fork, vfork
+			// on the matrix's custom kernel).
+			if b == FmodRet {
+				return "", "", fmt.Errorf("%w: %s, and an fmod_ret program names its target by BTF id", errEntryNotInBTF, fn)
+			}
+			if ok, kerr := kernelSymbolExists(fn); !ok {
+				return "", "", fmt.Errorf("entry point %s not in this kernel (not in BTF; kallsyms: %v)", fn, kerr)
+			}
 		}
 		if b == FmodRet && n > 1 {
-			// fmod_ret names its target by BTF id; a kprobe attaches by
-			// symbol and is not affected.
-			return "", "", fmt.Errorf("%w: kernel BTF has %d functions named %s (a COND_SYSCALL weak stub beside the syscall, as pahole 1.24 emits them), so an fmod_ret program cannot name its target", errAmbiguousEntry, n, fn)
+			// fmod_ret names its target by BTF id (a kprobe attaches by
+			// symbol and is not affected): pick the real entry's.
+			if _, err := kernelEntryID(fn); err != nil {
+				return "", "", fmt.Errorf("%w: %w, so an fmod_ret program cannot name its target", errAmbiguousEntry, err)
+			}
 		}
 		note := sockNote(wantSock)
 		if wantPath && s.PathArg == 0 {

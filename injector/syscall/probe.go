@@ -1,6 +1,7 @@
 package syscall
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -177,6 +178,80 @@ func kernelFuncCount(fn string) (int, error) {
 	}
 	kernelBTF.funcs[fn] = n
 	return n, nil
+}
+
+// kernelEntryID returns the kernel BTF id of the syscall entry point fn that
+// an fmod_ret program must name, or 0 when fn is unique in the kernel's BTF
+// (cilium/ebpf then resolves AttachTo itself; it refuses a name with several
+// candidates). Where pahole emitted a COND_SYSCALL stub beside the entry,
+// realEntryFunc picks the entry, or the error says why it cannot.
+func kernelEntryID(fn string) (btf.TypeID, error) {
+	n, err := kernelFuncCount(fn)
+	if err != nil || n < 2 {
+		return 0, err
+	}
+	kernelBTF.mu.Lock()
+	defer kernelBTF.mu.Unlock()
+	types, err := kernelBTF.spec.AnyTypesByName(fn)
+	if err != nil {
+		return 0, fmt.Errorf("look up %s in kernel BTF: %w", fn, err)
+	}
+	var funcs []*btf.Func
+	for _, t := range types {
+		if f, ok := t.(*btf.Func); ok {
+			funcs = append(funcs, f)
+		}
+	}
+	f, err := realEntryFunc(fn, funcs)
+	if err != nil {
+		return 0, err
+	}
+	id, err := kernelBTF.spec.TypeID(f)
+	if err != nil {
+		return 0, fmt.Errorf("BTF id of %s: %w", fn, err)
+	}
+	return id, nil
+}
+
+// kallsyms caches, per name, whether /proc/kallsyms has a text symbol of
+// that name.
+var kallsyms struct {
+	mu    sync.Mutex
+	found map[string]bool
+}
+
+// kernelSymbolExists reports whether /proc/kallsyms lists a function (text
+// symbol) named fn, which is what a kprobe attaches to. The error says the
+// list could not be read (then the answer is false).
+func kernelSymbolExists(fn string) (bool, error) {
+	kallsyms.mu.Lock()
+	defer kallsyms.mu.Unlock()
+	if ok, cached := kallsyms.found[fn]; cached {
+		return ok, nil
+	}
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return false, fmt.Errorf("read kernel symbols: %w", err)
+	}
+	defer f.Close()
+	found := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// "ffffffff81041ea7 T __x64_sys_fork"
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 3 && fields[2] == fn && (fields[1] == "T" || fields[1] == "t") {
+			found = true
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return false, fmt.Errorf("read kernel symbols: %w", err)
+	}
+	if kallsyms.found == nil {
+		kallsyms.found = map[string]bool{}
+	}
+	kallsyms.found[fn] = found
+	return found, nil
 }
 
 // kernelFuncExists reports whether the kernel's BTF has a function named fn.

@@ -13,10 +13,11 @@ import (
 )
 
 // TestFmodRetSockProgramsLoad loads and attaches the socket-filter variants
-// of the fmod_ret program where the probe's entry point is unambiguous:
-// kernels whose BTF names connect, bind, sendto and sendmsg twice (pahole
-// 1.24's COND_SYSCALL stubs) skip the fmod_ret scenarios of TestBackends,
-// and this is then the only check that the verifier takes these programs.
+// of the fmod_ret program by name (AttachTo) on the probe's entry point,
+// through cilium/ebpf's loader. Kernels whose BTF names connect, bind and
+// sendmsg twice (pahole 1.24's COND_SYSCALL stubs) load them by BTF id
+// instead (loadTracingByID), which the fmod_ret scenarios of TestBackends
+// check there.
 func TestFmodRetSockProgramsLoad(t *testing.T) {
 	testutil.RequireRoot(t)
 	requireBackend(t, FmodRet)

@@ -29,6 +29,10 @@ type scenario struct {
 	// sock, when set, makes this a socket-filter scenario instead
 	// (runSockScenario); setup is then unused.
 	sock func(t *testing.T) sockCase
+	// joinLate makes the targeted helper join the target cgroup itself
+	// once started, so that neither the exec nor the Go runtime's start-up
+	// calls of the syscall are faulted (read: the exec reads the binary).
+	joinLate bool
 }
 
 func connectSetup(t *testing.T) ([]string, []string, string) {
@@ -37,6 +41,27 @@ func connectSetup(t *testing.T) ([]string, []string, string) {
 }
 
 func noSetup(*testing.T) ([]string, []string, string) { return nil, nil, "" }
+
+// connect6Setup: a TCP listener on ::1.
+func connect6Setup(t *testing.T) ([]string, []string, string) {
+	addr := "TB_ADDR=" + hostPort("::1", listeners(t, "tcp", "::1", 1)[0])
+	return []string{addr}, []string{addr}, ""
+}
+
+// udpSetup: a UDP socket on 127.0.0.1 to send datagrams to.
+func udpSetup(t *testing.T) ([]string, []string, string) {
+	addr := "TB_ADDR=" + hostPort("127.0.0.1", listeners(t, "udp", "127.0.0.1", 1)[0])
+	return []string{addr}, []string{addr}, ""
+}
+
+// readSetup: a file with content to read from.
+func readSetup(t *testing.T) ([]string, []string, string) {
+	p := filepath.Join(t.TempDir(), "r")
+	if err := os.WriteFile(p, []byte("temblor"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"TB_PATH=" + p}, []string{"TB_PATH=" + p}, ""
+}
 
 // openSetup fails opens under one directory only: the control helper runs
 // in the target cgroup too, and opens a file outside the prefix.
@@ -67,14 +92,28 @@ var (
 	// architectures and mkdir on others): the syscall configured is the one
 	// made.
 	scMkdirat = scenario{name: "mkdirat-EROFS", syscall: "mkdirat", errno: "EROFS", mode: "mkdirat", setup: fileSetup("d")}
+	// read without a path prefix: every read of the targeted task fails.
+	scRead       = scenario{name: "read-EIO", syscall: "read", errno: "EIO", mode: "read", setup: readSetup, joinLate: true}
+	scSetsockopt = scenario{name: "setsockopt-EPERM", syscall: "setsockopt", errno: "EPERM", mode: "setsockopt", setup: noSetup}
+	scSendmsg    = scenario{name: "sendmsg-udp-EPERM", syscall: "sendmsg", errno: "EPERM", mode: "sendmsg", setup: udpSetup}
+	// fork(2) itself (amd64 only); the helper joins late so that the
+	// runtime's thread creations (clone, also task_alloc) come before.
+	scFork     = scenario{name: "fork-EAGAIN", syscall: "fork", errno: "EAGAIN", mode: "fork", setup: noSetup, joinLate: true}
+	scConnect6 = scenario{name: "connect6-ECONNREFUSED", syscall: "connect", errno: "ECONNREFUSED", mode: "connect-addr", setup: connect6Setup}
 )
+
+// refusedScenarios lists, per backend, syscalls of the scenarios that it
+// cannot serve, with the reason Plan must give when the backend is forced.
+var refusedScenarios = map[Backend][]struct{ syscall, reason string }{
+	Cgroup: {{"read", "no cgroup hook can fail read"}, {"fork", "no cgroup hook can fail fork"}},
+}
 
 // backendScenarios lists, per backend, the scenarios it can serve.
 var backendScenarios = map[Backend][]scenario{
-	KprobeOverride: {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat},
-	FmodRet:        {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat},
-	LSM:            {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat},
-	Cgroup:         {scConnectRefused, scConnectNetUnr, scBind, scSocket},
+	KprobeOverride: {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat, scRead, scSetsockopt, scSendmsg, scConnect6},
+	FmodRet:        {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat, scRead, scSetsockopt, scSendmsg, scConnect6},
+	LSM:            {scConnectRefused, scBind, scSocket, scOpenPrefix, scWrite, scMkdirat, scRead, scSetsockopt, scSendmsg, scConnect6},
+	Cgroup:         {scConnectRefused, scConnectNetUnr, scBind, scSocket, scSetsockopt, scSendmsg, scConnect6},
 }
 
 func init() {
@@ -82,6 +121,9 @@ func init() {
 	// sendmsg (sockfilter_test.go).
 	for b := range backendScenarios {
 		backendScenarios[b] = append(backendScenarios[b], sockScenarios...)
+	}
+	for _, b := range []Backend{KprobeOverride, FmodRet, LSM} {
+		backendScenarios[b] = append(backendScenarios[b], forkScenarios...)
 	}
 }
 
@@ -112,9 +154,16 @@ func requireBackend(t testing.TB, b Backend) {
 
 // perSyscallSkip starts the skip message of a scenario whose syscall the
 // forced backend cannot serve on this kernel for a reason of that syscall
-// alone (errAmbiguousEntry). The kernel matrix (test/kernelmatrix/results.go)
+// alone (perSyscallLimit). The kernel matrix (test/kernelmatrix/results.go)
 // accepts only such skips inside a backend that must pass.
 const perSyscallSkip = "backend cannot serve this syscall on this kernel: "
+
+// perSyscallLimit says whether the planner's refusal is a limit of one
+// syscall on this kernel: no single real entry point in BTF, or none at all
+// (fmod_ret on fork where pahole left __x64_sys_fork out).
+func perSyscallLimit(err error) bool {
+	return errors.Is(err, errAmbiguousEntry) || errors.Is(err, errEntryNotInBTF)
+}
 
 // TestBackends runs the same end-to-end scenarios against each backend
 // forced in turn. On kernels without a backend, its subtests skip with the
@@ -153,7 +202,7 @@ func runScenario(t *testing.T, b Backend, sc scenario) {
 	cfg.PathPrefix = prefix
 	// A syscall this kernel keeps from the backend (and only this syscall)
 	// skips, with the planner's reason; any other refusal fails below.
-	if choices, err := Plan(context.Background(), cfg); err != nil && errors.Is(choices[0].Err, errAmbiguousEntry) {
+	if choices, err := Plan(context.Background(), cfg); err != nil && perSyscallLimit(choices[0].Err) {
 		t.Skip(perSyscallSkip + choices[0].Err.Error())
 	}
 	testutil.LeakCheck(t)
@@ -171,7 +220,11 @@ func runScenario(t *testing.T, b Backend, sc scenario) {
 		t.Fatalf("%s served by %q, want backend %s", sc.syscall, got, b)
 	}
 
-	res := runHelper(t, sc.mode, helperOpts{cgroupFD: cgFD, env: targetEnv, count: n})
+	target := helperOpts{cgroupFD: cgFD, env: targetEnv, count: n}
+	if sc.joinLate {
+		target = helperOpts{cgroupFD: -1, env: append(targetEnv[:len(targetEnv):len(targetEnv)], "TB_JOIN_CGROUP="+cg.Path), count: n}
+	}
+	res := runHelper(t, sc.mode, target)
 	if res.Errnos[sc.errno] != n {
 		t.Errorf("target in %s: %s, want %d x %s", cg, res, n, sc.errno)
 	}
@@ -196,8 +249,31 @@ func runScenario(t *testing.T, b Backend, sc scenario) {
 	if err := a.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
 	}
-	if res := runHelper(t, sc.mode, helperOpts{cgroupFD: cgFD, env: targetEnv, count: n}); res.OK != n {
+	if res := runHelper(t, sc.mode, target); res.OK != n {
 		t.Errorf("target after Close: %s, want %d successes", res, n)
+	}
+}
+
+// TestBackendRefusals forces each backend on the syscalls of scenarios it
+// cannot serve: Plan and Attach must refuse, with the reason.
+func TestBackendRefusals(t *testing.T) {
+	testutil.RequireRoot(t)
+	for b, refused := range refusedScenarios {
+		for _, r := range refused {
+			t.Run(b.String()+"/"+r.syscall, func(t *testing.T) {
+				cfg := Config{Syscalls: []string{r.syscall}, Errno: "EIO", ProbabilityBasisPoints: 10000, Backend: b}
+				choices, err := Plan(context.Background(), cfg)
+				if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), r.reason) {
+					t.Fatalf("plan: %v, want ErrUnsupported with %q", err, r.reason)
+				}
+				if choices[0].Backend != Auto {
+					t.Fatalf("choice %v: want no backend", choices[0])
+				}
+				if _, err := Attach(context.Background(), Scope{CgroupIDs: []uint64{1}}, cfg); !errors.Is(err, ErrUnsupported) {
+					t.Fatalf("attach: %v, want ErrUnsupported", err)
+				}
+			})
+		}
 	}
 }
 
