@@ -187,6 +187,12 @@ func loadFmodRet(spec *ebpf.CollectionSpec, name, fn string, maps map[string]*eb
 	if err != nil {
 		return nil, err
 	}
+	if n, _ := kernelFuncCount(fn); n == 0 {
+		// An alias without BTF (fork, vfork): name the aliased function.
+		if id, err = kernelAliasEntryID(fn); err != nil {
+			return nil, fmt.Errorf("fmod_ret %s: %w", fn, err)
+		}
+	}
 	if id != 0 {
 		// btf.Spec is not safe for concurrent use (probe.go).
 		kernelBTF.mu.Lock()

@@ -138,7 +138,10 @@ func eligible(b Backend, s Syscall, cfg Config, caps *Capabilities) (hook, note 
 			// symbol, which pahole sometimes leaves out of BTF (fork, vfork
 			// on the matrix's custom kernel).
 			if b == FmodRet {
-				return "", "", fmt.Errorf("%w: %s, and an fmod_ret program names its target by BTF id", errEntryNotInBTF, fn)
+				if _, aerr := kernelAliasEntryID(fn); aerr != nil {
+					return "", "", fmt.Errorf("%w: %s, and an fmod_ret program names its target by BTF id (nor can it name %s: %w)", errEntryNotInBTF, fn, aliasTarget(fn), aerr)
+				}
+				return fn, "through " + aliasTarget(fn) + ", of which " + fn + " is an alias", nil
 			}
 			if ok, kerr := kernelSymbolExists(fn); !ok {
 				return "", "", fmt.Errorf("entry point %s not in this kernel (not in BTF; kallsyms: %v)", fn, kerr)
