@@ -1,6 +1,8 @@
 package controllers_test
 
 import (
+	"os"
+	"path/filepath"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -8,8 +10,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/internal/envtestutil"
 )
 
 // discardRecorder is an events.EventRecorder that drops every Event, for
@@ -88,3 +93,14 @@ func longName(n int) string {
 	}
 	return string(b)
 }
+
+var _ = Describe("FaultSchedule sample", func() {
+	It("config/samples/faultschedule.yaml is accepted by the CRD", func(ctx SpecContext) {
+		data, err := os.ReadFile(filepath.Join(envtestutil.CRDDir(), "..", "..", "samples", "faultschedule.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		s := &chaosv1.FaultSchedule{}
+		Expect(yaml.UnmarshalStrict(data, s)).To(Succeed())
+		s.Namespace = newNamespace(ctx)
+		Expect(k8sClient.Create(ctx, s, client.DryRunAll)).To(Succeed())
+	})
+})
