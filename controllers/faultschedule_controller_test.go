@@ -328,6 +328,46 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 		}).Should(Succeed())
 	})
 
+	It("leaves alone a Fault that squats a run's name, and records the run as NameConflict", func(ctx SpecContext) {
+		s := faultSchedule(ns, "squatted", "* * * * *", "web")
+		first := createSchedule(ctx, s)
+		squatter := networkFault(ns, runName(s, first), "web")
+		squatter.Spec.DryRun = true
+		Expect(k8sClient.Create(ctx, squatter)).To(Succeed())
+		scheduleClock.SetTime(first.Add(time.Second))
+		Eventually(func(g Gomega) {
+			got := getSchedule(ctx, g, s)
+			g.Expect(got.Status.Runs).To(ConsistOf(And(
+				HaveField("FaultName", squatter.Name),
+				HaveField("Outcome", chaosv1.RunFailed),
+				HaveField("Reason", chaosv1.ReasonNameConflict))))
+			g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonNameConflict)).To(HaveLen(1))
+		}).Should(Succeed())
+		got := getFault(ctx, squatter)(Default)
+		Expect(metav1.GetControllerOf(got)).To(BeNil(), "the squatter was adopted")
+		Expect(got.Labels).NotTo(HaveKey(chaosv1.LabelSchedule))
+		// The next run is not blocked by it.
+		scheduleClock.SetTime(first.Add(minute + time.Second))
+		waitRuns(ctx, s, runName(s, first.Add(minute)))
+	})
+
+	It("records a run whose Fault someone deleted as Deleted", func(ctx SpecContext) {
+		s := faultSchedule(ns, "deleted", "* * * * *", "web")
+		s.Spec.FaultTemplate.Spec.DryRun = false
+		first := createSchedule(ctx, s)
+		scheduleClock.SetTime(first.Add(time.Second))
+		waitRuns(ctx, s, runName(s, first))
+		f := &faultsOfSchedule(ctx, Default, s)[0]
+		waitPhase(ctx, f, chaosv1.FaultRunning)
+		Expect(k8sClient.Delete(ctx, f)).To(Succeed())
+		confirmTeardown(ctx, f)
+		Eventually(func(g Gomega) {
+			got := getSchedule(ctx, g, s)
+			g.Expect(runOutcomes(got)).To(HaveKeyWithValue(f.Name, chaosv1.RunDeleted))
+			g.Expect(got.Status.Active).To(BeEmpty())
+		}).Should(Succeed())
+	})
+
 	Describe("refusals", func() {
 		It("refuses a schedule in a protected namespace: condition, Event, no Fault", func(ctx SpecContext) {
 			s := faultSchedule("kube-public", fmt.Sprintf("protected-%d", nsCounter.Add(1)), "* * * * *", "web")
