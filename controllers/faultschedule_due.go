@@ -48,6 +48,17 @@ func (r *FaultScheduleReconciler) runDue(ctx context.Context, s *chaosv1.FaultSc
 		return nil
 	}
 	active := activeFaults(runs)
+	if len(active) >= maxActiveRuns && s.Spec.ConcurrencyPolicy == chaosv1.ConcurrencyAllow {
+		// status.active holds at most maxActiveRuns: a status that the API
+		// server refuses would stop the schedule's bookkeeping.
+		msg := fmt.Sprintf("the run due at %s was skipped: %d runs are already active, the most one schedule runs at once",
+			at.Format(time.RFC3339), len(active))
+		recordRun(s, chaosv1.ScheduleRun{FaultName: name, ScheduledTime: metav1.Time{Time: at},
+			Outcome: chaosv1.RunSkipped, Reason: chaosv1.ReasonRunSkipped, Message: msg})
+		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, chaosv1.ReasonRunSkipped, "Schedule", "Skipped run: %s", msg)
+		handled()
+		return nil
+	}
 	switch {
 	case len(active) > 0 && s.Spec.ConcurrencyPolicy == chaosv1.ConcurrencyReplace:
 		if err := r.replace(ctx, s, active); err != nil {
@@ -68,6 +79,10 @@ func (r *FaultScheduleReconciler) runDue(ctx context.Context, s *chaosv1.FaultSc
 	}
 	return err
 }
+
+// maxActiveRuns is the most runs of one schedule active at once (the
+// MaxItems of status.active).
+const maxActiveRuns = 100
 
 func activeFaults(runs scheduleRuns) []*chaosv1.Fault {
 	var out []*chaosv1.Fault

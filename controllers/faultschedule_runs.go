@@ -112,11 +112,11 @@ func (r *FaultScheduleReconciler) observeRuns(ctx context.Context, s *chaosv1.Fa
 func (r *FaultScheduleReconciler) setActive(s *chaosv1.FaultSchedule, runs scheduleRuns) {
 	s.Status.Active = nil
 	for _, f := range runs {
-		if f.active() {
+		if f.active() && len(s.Status.Active) < maxActiveRuns {
 			s.Status.Active = append(s.Status.Active, chaosv1.FaultReference{Name: f.fault.Name, UID: string(f.fault.UID)})
 		}
 	}
-	s.Status.ActiveCount = int32(len(s.Status.Active))
+	s.Status.ActiveCount = int32(len(activeFaults(runs)))
 }
 
 // sortRuns orders status.runs by scheduled time and keeps the newest
