@@ -51,7 +51,7 @@ type FaultScheduleReconciler struct {
 // +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultschedules,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultschedules/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faultschedules/finalizers,verbs=update
-// +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faults,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faults,verbs=get;list;watch;create;delete;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile starts the due run of one FaultSchedule, records its runs and

@@ -174,6 +174,21 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 				g.Expect(got.Status.Active).To(ConsistOf(HaveField("Name", runName(s, first.Add(minute)))))
 				g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonRunReplaced)).To(HaveLen(1))
 			}).Should(Succeed())
+
+			// The status write that recorded Replaced is lost (a conflict,
+			// a restart): the outcome must come back from the Fault itself.
+			stopMgr()
+			got := getSchedule(ctx, Default, s)
+			for i := range got.Status.Runs {
+				if got.Status.Runs[i].FaultName == runName(s, first) {
+					got.Status.Runs[i].Outcome, got.Status.Runs[i].Reason = chaosv1.RunRunning, ""
+				}
+			}
+			Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
+			stopMgr = startScheduleManager()
+			Eventually(func(g Gomega) {
+				g.Expect(runOutcomes(getSchedule(ctx, g, s))).To(HaveKeyWithValue(runName(s, first), chaosv1.RunReplaced))
+			}).Should(Succeed())
 		})
 
 		It("Allow runs both", func(ctx SpecContext) {

@@ -61,7 +61,7 @@ func (r *FaultScheduleReconciler) runDue(ctx context.Context, s *chaosv1.FaultSc
 	}
 	switch {
 	case len(active) > 0 && s.Spec.ConcurrencyPolicy == chaosv1.ConcurrencyReplace:
-		if err := r.replace(ctx, s, active); err != nil {
+		if err := r.replace(ctx, s, active, name); err != nil {
 			return err
 		}
 	case len(active) > 0 && s.Spec.ConcurrencyPolicy != chaosv1.ConcurrencyAllow:
@@ -110,15 +110,24 @@ func (r *FaultScheduleReconciler) reportMissed(s *chaosv1.FaultSchedule, missed 
 	}
 }
 
-// replace deletes the active runs, for concurrencyPolicy Replace.
-func (r *FaultScheduleReconciler) replace(ctx context.Context, s *chaosv1.FaultSchedule, active []*chaosv1.Fault) error {
+// replace deletes the active runs, for concurrencyPolicy Replace. Each is
+// first annotated with the run that replaces it, so that its outcome reads
+// Replaced from the Fault itself even if this reconcile's status write is
+// lost.
+func (r *FaultScheduleReconciler) replace(ctx context.Context, s *chaosv1.FaultSchedule, active []*chaosv1.Fault, by string) error {
 	for _, f := range active {
+		patch := client.MergeFrom(f.DeepCopy())
+		if f.Annotations == nil {
+			f.Annotations = map[string]string{}
+		}
+		f.Annotations[chaosv1.AnnotationReplacedBy] = by
+		if err := r.Client.Patch(ctx, f, patch); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("mark fault %s of schedule %s replaced: %w", f.Name, klog.KObj(s), err)
+		}
 		if err := r.Client.Delete(ctx, f, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("replace fault %s of schedule %s: %w", f.Name, klog.KObj(s), err)
 		}
 		run := runOf(f, scheduledAt(f))
-		run.Outcome, run.Reason = chaosv1.RunReplaced, chaosv1.ReasonRunReplaced
-		run.Message = "deleted by concurrencyPolicy Replace to start a newer run"
 		run.EndTime = &metav1.Time{Time: r.Clock.Now()}
 		recordRun(s, run)
 		r.Recorder.Eventf(s, f, corev1.EventTypeNormal, chaosv1.ReasonRunReplaced, "Schedule", "Deleted active run %s to start a newer one", f.Name)

@@ -158,6 +158,14 @@ func runOf(f *chaosv1.Fault, at time.Time) chaosv1.ScheduleRun {
 	case chaosv1.FaultFailed:
 		run.Outcome = chaosv1.RunFailed
 	}
+	if by, ok := f.Annotations[chaosv1.AnnotationReplacedBy]; ok && run.Outcome != chaosv1.RunSucceeded && run.Outcome != chaosv1.RunFailed {
+		run.Outcome, run.Reason = chaosv1.RunReplaced, chaosv1.ReasonRunReplaced
+		run.Message = truncate("deleted by concurrencyPolicy Replace to start run "+by, 1000)
+		if f.DeletionTimestamp != nil {
+			run.EndTime = &metav1.Time{Time: f.DeletionTimestamp.Time}
+		}
+		return run
+	}
 	if run.Outcome != chaosv1.RunSucceeded && run.Outcome != chaosv1.RunFailed {
 		return run
 	}

@@ -94,6 +94,9 @@ const (
 	LabelSchedule = "chaos.temblor.dev/schedule"
 	// AnnotationScheduledTime is the run's scheduled time, RFC 3339 in UTC.
 	AnnotationScheduledTime = "chaos.temblor.dev/scheduled-time"
+	// AnnotationReplacedBy names the run that replaced this one under
+	// concurrencyPolicy Replace; it is set just before the Fault is deleted.
+	AnnotationReplacedBy = "chaos.temblor.dev/replaced-by"
 )
 
 // MaxScheduleRuns is the most entries status.runs keeps.
