@@ -1,6 +1,7 @@
 // Command manager runs Temblor's operator: the Fault reconciler that selects
 // targets, applies the safety guards and hands FaultInjections to the node
-// agents.
+// agents, and the FaultSchedule reconciler that creates Faults on a cron
+// schedule.
 package main
 
 import (
@@ -43,7 +44,7 @@ func run() error {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles")
 	flag.StringVar(&protected, "protected-namespaces", strings.Join(controllers.DefaultProtectedNamespaces, ","),
-		"comma-separated namespaces whose Faults are refused")
+		"comma-separated namespaces whose Faults and FaultSchedules are refused")
 	flag.DurationVar(&statusRefresh, "status-refresh", 5*time.Second, "how often a running Fault's status is refreshed")
 	flag.DurationVar(&teardownTimeout, "teardown-timeout", 5*time.Minute,
 		"how long to wait for a node agent to confirm teardown before giving up on it")
@@ -85,6 +86,13 @@ func run() error {
 		MaxConcurrentReconciles: workers,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up fault controller: %w", err)
+	}
+	if err := (&controllers.FaultScheduleReconciler{
+		Client:              mgr.GetClient(),
+		Recorder:            mgr.GetEventRecorder("temblor-manager"),
+		ProtectedNamespaces: splitList(protected),
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up fault schedule controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)
