@@ -51,9 +51,11 @@ static __always_inline long tb_sf_lsm_clamp(long v)
  * tb_sf_lsm_verdict_sa is tb_sf_lsm_verdict for the socket hooks: when
  * has_sa, sa is the kernel's copy of the call's struct sockaddr (NULL when
  * the call has none, as a send on a connected socket), which the socket
- * filters compare. Hooks without an address fail nothing under a filter.
+ * filters compare; salen is the length the task passed: the kernel's copy
+ * holds only that many bytes, so a shorter address than its family's never
+ * matches (the kernel fails the call with EINVAL anyway). Hooks without an address fail nothing under a filter.
  */
-static __always_inline long tb_sf_lsm_verdict_sa(struct path *path, bool has_sa, const void *sa)
+static __always_inline long tb_sf_lsm_verdict_sa(struct path *path, bool has_sa, const void *sa, long salen)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
 	struct tb_sf_addr a = {};
@@ -62,7 +64,8 @@ static __always_inline long tb_sf_lsm_verdict_sa(struct path *path, bool has_sa,
 	if (!cfg || !tb_sf_task_targeted(cfg))
 		return 0;
 	if (cfg->sock_filter) {
-		if (!has_sa || !tb_sf_read_sockaddr(&a, sa, false) || !tb_sf_addr_matches(cfg, &a))
+		if (!has_sa || !tb_sf_read_sockaddr(&a, sa, false) || !tb_sf_sockaddr_len_ok(&a, salen) ||
+		    !tb_sf_addr_matches(cfg, &a))
 			return 0;
 	}
 	if (path && cfg->path_len) {
@@ -99,7 +102,7 @@ static __always_inline long tb_sf_lsm_verdict_file(struct file *file)
  */
 static __always_inline long tb_sf_lsm_verdict(struct path *path)
 {
-	return tb_sf_lsm_verdict_sa(path, false, NULL);
+	return tb_sf_lsm_verdict_sa(path, false, NULL, 0);
 }
 
 /* open, openat, creat; also openat2, open_by_handle_at, and the opens done
@@ -134,7 +137,7 @@ long BPF_PROG(tb_sf_sock_conn, struct socket *sock, struct sockaddr *address, in
 {
 	if (ret)
 		return tb_sf_lsm_clamp((long)ret);
-	return tb_sf_lsm_verdict_sa(NULL, true, address);
+	return tb_sf_lsm_verdict_sa(NULL, true, address, addrlen);
 }
 
 /* bind, any address family; the socket filters compare the local address
@@ -144,7 +147,7 @@ long BPF_PROG(tb_sf_sock_bind, struct socket *sock, struct sockaddr *address, in
 {
 	if (ret)
 		return tb_sf_lsm_clamp((long)ret);
-	return tb_sf_lsm_verdict_sa(NULL, true, address);
+	return tb_sf_lsm_verdict_sa(NULL, true, address, addrlen);
 }
 
 /* accept, accept4. */
@@ -172,7 +175,7 @@ long BPF_PROG(tb_sf_sock_send, struct socket *sock, struct msghdr *msg, int size
 	if (ret)
 		return tb_sf_lsm_clamp((long)ret);
 	/* msg_name: the kernel's copy of the destination, NULL when none. */
-	return tb_sf_lsm_verdict_sa(NULL, true, BPF_CORE_READ(msg, msg_name));
+	return tb_sf_lsm_verdict_sa(NULL, true, BPF_CORE_READ(msg, msg_name), BPF_CORE_READ(msg, msg_namelen));
 }
 
 /* recvfrom, recvmsg; also recv, recvmmsg, and read(2) on a socket. */

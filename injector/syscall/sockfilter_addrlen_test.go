@@ -13,11 +13,12 @@ import (
 // not take the call (the kernel's own EINVAL comes back, nothing counted),
 // while the same call with addrlen 16 fails with the fault's errno. The
 // entry programs read the sockaddr with a fixed size; only addrlen tells
-// them the task passed less. (LSM is left out: security_socket_connect sees
-// the kernel's copy of addrlen bytes and still compares the rest.)
+// them the task passed less. LSM's socket_connect sees the kernel's copy,
+// which holds only addrlen bytes (the rest is stale stack), so it checks the
+// length too.
 func TestShortAddrlen(t *testing.T) {
 	testutil.RequireRoot(t)
-	for _, b := range []Backend{KprobeOverride, FmodRet, Cgroup} {
+	for _, b := range []Backend{KprobeOverride, FmodRet, LSM, Cgroup} {
 		t.Run(b.String(), func(t *testing.T) {
 			requireBackend(t, b)
 			testutil.LeakCheck(t)
