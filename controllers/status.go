@@ -155,4 +155,3 @@ func truncate(s string, n int) string {
 func formatTimeLeft(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
-
