@@ -68,6 +68,7 @@ for r in "${runs[@]}"; do
   } >>"$tmp/doc.md"
 done
 cat "$tmp/doc.md"
+mkdir -p "$(dirname "$out")"
 cp "$tmp/doc.md" "$out"
 echo "bench: wrote $out" >&2
 exit $status
