@@ -31,7 +31,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			GinkgoHelper()
 			Eventually(func(g Gomega) {
 				g.Expect(faultNames(faultsOfSchedule(ctx, g, s))).To(ConsistOf(names))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 		}
 	)
 
@@ -51,7 +51,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			got := getSchedule(ctx, g, s)
 			g.Expect(got.Status.NextScheduleTime).NotTo(BeNil())
 			g.Expect(got.Status.NextScheduleTime.Time).To(BeTemporally("==", first))
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 		stayEmpty(ctx, s)
 
 		var names []string
@@ -63,7 +63,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			// Finished before the next step, or Forbid would skip it.
 			Eventually(func(g Gomega) {
 				g.Expect(runOutcomes(getSchedule(ctx, g, s))).To(HaveKeyWithValue(runName(s, at), chaosv1.RunSucceeded))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 		}
 		Eventually(func(g Gomega) {
 			got := getSchedule(ctx, g, s)
@@ -80,11 +80,11 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			g.Expect(got.Status.LastSuccessfulTime).NotTo(BeNil())
 			g.Expect(got.Status.Active).To(BeEmpty())
 			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, chaosv1.ConditionScheduleReady)).To(BeTrue())
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 
 		Eventually(func(g Gomega) {
 			g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonRunStarted)).NotTo(BeEmpty())
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 		for _, f := range faultsOfSchedule(ctx, Default, s) {
 			ref := metav1.GetControllerOf(&f)
 			Expect(ref).NotTo(BeNil())
@@ -103,7 +103,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			scheduleClock.SetTime(first.Add(time.Duration(i)*minute + time.Second))
 			Eventually(func(g Gomega) {
 				g.Expect(runOutcomes(getSchedule(ctx, g, s))).To(HaveKeyWithValue(runName(s, first.Add(time.Duration(i)*minute)), chaosv1.RunSucceeded))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 		}
 		waitRuns(ctx, s, runName(s, first.Add(2*minute)), runName(s, first.Add(3*minute)))
 		// Pruned Faults stay in the run history.
@@ -115,7 +115,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			scheduleClock.SetTime(first.Add(time.Duration(i)*minute + time.Second))
 			Eventually(func(g Gomega) {
 				g.Expect(runOutcomes(getSchedule(ctx, g, failing))).To(HaveKeyWithValue(runName(failing, first.Add(time.Duration(i)*minute)), chaosv1.RunFailed))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 		}
 		waitRuns(ctx, failing, runName(failing, first.Add(2*minute)))
 		Expect(getSchedule(ctx, Default, failing).Status.Runs[0].Reason).To(Equal(chaosv1.ReasonNoTargets))
@@ -147,7 +147,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 				g.Expect(got.Status.ActiveCount).To(BeEquivalentTo(1))
 				g.Expect(got.Status.Runs[0].StartTime).NotTo(BeNil())
 				g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonRunSkipped)).To(HaveLen(1))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 			Consistently(func(g Gomega) {
 				g.Expect(faultNames(faultsOfSchedule(ctx, g, s))).To(ConsistOf(runName(s, first)))
 			}, "1s", "100ms").Should(Succeed())
@@ -173,7 +173,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 				g.Expect(runOutcomes(got)).To(HaveKey(runName(s, first.Add(minute))))
 				g.Expect(got.Status.Active).To(ConsistOf(HaveField("Name", runName(s, first.Add(minute)))))
 				g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonRunReplaced)).To(HaveLen(1))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 
 			// The status write that recorded Replaced is lost (a conflict,
 			// a restart): the outcome must come back from the Fault itself.
@@ -188,7 +188,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			stopMgr = startScheduleManager()
 			Eventually(func(g Gomega) {
 				g.Expect(runOutcomes(getSchedule(ctx, g, s))).To(HaveKeyWithValue(runName(s, first), chaosv1.RunReplaced))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 		})
 
 		It("Allow runs both", func(ctx SpecContext) {
@@ -200,7 +200,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			waitRuns(ctx, s, runName(s, first), runName(s, first.Add(minute)))
 			Eventually(func(g Gomega) {
 				g.Expect(getSchedule(ctx, g, s).Status.ActiveCount).To(BeEquivalentTo(2))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 		})
 	})
 
@@ -216,7 +216,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			g.Expect(cond).NotTo(BeNil())
 			g.Expect(cond.Reason).To(Equal(chaosv1.ReasonSuspended))
 			g.Expect(getSchedule(ctx, g, s).Status.NextScheduleTime).To(BeNil())
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 		scheduleClock.SetTime(first.Add(2*minute + time.Second))
 		Consistently(func(g Gomega) {
 			g.Expect(faultNames(faultsOfSchedule(ctx, g, s))).To(ConsistOf(runName(s, first)))
@@ -246,7 +246,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 				got := getSchedule(ctx, g, s)
 				g.Expect(runOutcomes(got)).To(Equal(map[string]chaosv1.RunOutcome{runName(s, latest): chaosv1.RunMissed}))
 				g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonRunMissed)).To(HaveLen(1))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 			stayEmpty(ctx, s)
 
 			// Back on time, the next run starts.
@@ -266,7 +266,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 				g.Expect(cond.Status).To(Equal(metav1.ConditionTrue))
 				g.Expect(cond.Reason).To(Equal(chaosv1.ReasonTooManyMissedRuns))
 				g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonTooManyMissedRuns)).To(HaveLen(1))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 		})
 	})
 
@@ -279,7 +279,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			got := getSchedule(ctx, g, s)
 			g.Expect(got.Status.NextScheduleTime).NotTo(BeNil())
 			next = got.Status.NextScheduleTime.UTC()
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 		// The suite runs in December-ish or any month: check the offset the
 		// zone has on that day.
 		_, offset := next.In(mustLoad("Europe/Paris")).Zone()
@@ -301,7 +301,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 		waitRuns(ctx, s, runName(s, first))
 		Eventually(func(g Gomega) {
 			g.Expect(getSchedule(ctx, g, s).Status.LastScheduleTime).NotTo(BeNil())
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 
 		// The manager dies; its last status write is lost: the new manager
 		// sees a schedule that never ran and a Fault it created.
@@ -316,7 +316,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			g.Expect(got.Status.LastScheduleTime).NotTo(BeNil())
 			g.Expect(got.Status.LastScheduleTime.Time).To(BeTemporally("==", first))
 			g.Expect(runOutcomes(got)).To(HaveKey(runName(s, first)))
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(faultNames(faultsOfSchedule(ctx, g, s))).To(ConsistOf(runName(s, first)))
 		}, "1s", "100ms").Should(Succeed())
@@ -340,7 +340,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(s)})
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(res.RequeueAfter).To(Equal(next.Sub(now)))
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 	})
 
 	It("leaves alone a Fault that squats a run's name, and records the run as NameConflict", func(ctx SpecContext) {
@@ -357,7 +357,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 				HaveField("Outcome", chaosv1.RunFailed),
 				HaveField("Reason", chaosv1.ReasonNameConflict))))
 			g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonNameConflict)).To(HaveLen(1))
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 		got := getFault(ctx, squatter)(Default)
 		Expect(metav1.GetControllerOf(got)).To(BeNil(), "the squatter was adopted")
 		Expect(got.Labels).NotTo(HaveKey(chaosv1.LabelSchedule))
@@ -380,7 +380,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 			got := getSchedule(ctx, g, s)
 			g.Expect(runOutcomes(got)).To(HaveKeyWithValue(f.Name, chaosv1.RunDeleted))
 			g.Expect(got.Status.Active).To(BeEmpty())
-		}).Should(Succeed())
+		}).WithTimeout(scheduleWait).Should(Succeed())
 	})
 
 	Describe("refusals", func() {
@@ -393,7 +393,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 				g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
 				g.Expect(cond.Reason).To(Equal(chaosv1.ReasonProtectedNamespace))
 				g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonProtectedNamespace)).To(HaveLen(1))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 			scheduleClock.SetTime(first.Add(2*minute + time.Second))
 			stayEmpty(ctx, s)
 		})
@@ -411,7 +411,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 					g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
 					g.Expect(cond.Reason).To(Equal(reason))
 					g.Expect(scheduleEvents(ctx, g, s, reason)).To(HaveLen(1))
-				}).Should(Succeed())
+				}).WithTimeout(scheduleWait).Should(Succeed())
 				scheduleClock.SetTime(first.Add(2*minute + time.Second))
 				stayEmpty(ctx, s)
 
@@ -441,7 +441,7 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 					HaveField("Outcome", chaosv1.RunFailed),
 					HaveField("Reason", chaosv1.ReasonFaultRejected))))
 				g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonFaultRejected)).To(HaveLen(1))
-			}).Should(Succeed())
+			}).WithTimeout(scheduleWait).Should(Succeed())
 			scheduleClock.SetTime(first.Add(2*minute + time.Second))
 			stayEmpty(ctx, s)
 		})

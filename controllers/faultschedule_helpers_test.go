@@ -147,3 +147,8 @@ func updateSpec(ctx context.Context, s *chaosv1.FaultSchedule, mutate func(*chao
 		g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 	}).Should(Succeed())
 }
+
+// scheduleWait bounds the FaultSchedule specs' Eventually: Gomega's default
+// second is too tight when the whole controllers suite shares two CPUs (the
+// specs flaked at exactly 1.001 s there).
+const scheduleWait = 10 * time.Second
