@@ -67,16 +67,21 @@ func (r *FaultScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("faultSchedule", klog.KObj(s)))
 
 	base := s.DeepCopy()
+	ctx, statusEvents := withStatusEvents(ctx, r.Recorder)
 	defer func() {
 		s.Status.ObservedGeneration = s.Generation
 		err := r.patchStatus(ctx, base, s)
 		if apierrors.IsConflict(err) {
+			// The retry decides again and announces what it decides.
 			log.FromContext(ctx).V(1).Info("Status patch conflicted, requeueing")
 			res, reterr = ctrl.Result{RequeueAfter: conflictRetry}, nil
 			return
 		}
 		if err != nil && reterr == nil {
 			reterr = err
+		}
+		if err == nil {
+			statusEvents.flush()
 		}
 	}()
 	return r.reconcileNormal(ctx, s)
@@ -98,7 +103,7 @@ func (r *FaultScheduleReconciler) patchStatus(ctx context.Context, base, s *chao
 
 func (r *FaultScheduleReconciler) reconcileNormal(ctx context.Context, s *chaosv1.FaultSchedule) (ctrl.Result, error) {
 	now := r.Clock.Now()
-	cs, err := r.admit(s)
+	cs, err := r.admit(ctx, s)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -126,15 +131,15 @@ func (r *FaultScheduleReconciler) reconcileNormal(ctx context.Context, s *chaosv
 
 // admit applies the schedule's own guards and parses its schedule. What it
 // refuses ends in a Ready=False condition, an Event and a terminal error.
-func (r *FaultScheduleReconciler) admit(s *chaosv1.FaultSchedule) (*cronSchedule, error) {
+func (r *FaultScheduleReconciler) admit(ctx context.Context, s *chaosv1.FaultSchedule) (*cronSchedule, error) {
 	if slices.Contains(r.ProtectedNamespaces, s.Namespace) {
-		return nil, r.refuse(s, chaosv1.ReasonProtectedNamespace,
+		return nil, r.refuse(ctx, s, chaosv1.ReasonProtectedNamespace,
 			fmt.Sprintf("namespace %s is protected: Temblor never injects faults there, so this schedule creates none", s.Namespace))
 	}
 	cs, err := parseSchedule(&s.Spec)
 	var se *scheduleError
 	if errors.As(err, &se) {
-		return nil, r.refuse(s, se.reason, se.msg)
+		return nil, r.refuse(ctx, s, se.reason, se.msg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("parse schedule of %s: %w", klog.KObj(s), err)
@@ -144,10 +149,10 @@ func (r *FaultScheduleReconciler) admit(s *chaosv1.FaultSchedule) (*cronSchedule
 
 // refuse records that s cannot run as it stands and returns the terminal
 // error that stops retries until its spec changes.
-func (r *FaultScheduleReconciler) refuse(s *chaosv1.FaultSchedule, reason, msg string) error {
+func (r *FaultScheduleReconciler) refuse(ctx context.Context, s *chaosv1.FaultSchedule, reason, msg string) error {
 	s.Status.NextScheduleTime = nil
 	if r.setCondition(s, chaosv1.ConditionScheduleReady, metav1.ConditionFalse, reason, msg) {
-		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, reason, "Schedule", "Refused schedule: %s", truncate(msg, maxNote))
+		r.statusRecorder(ctx).Eventf(s, nil, corev1.EventTypeWarning, reason, "Schedule", "Refused schedule: %s", truncate(msg, maxNote))
 	}
 	return reconcile.TerminalError(errors.New(msg))
 }

@@ -177,15 +177,13 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 
 			// The status write that recorded Replaced is lost (a conflict,
 			// a restart): the outcome must come back from the Fault itself.
-			stopMgr()
-			got := getSchedule(ctx, Default, s)
-			for i := range got.Status.Runs {
-				if got.Status.Runs[i].FaultName == runName(s, first) {
-					got.Status.Runs[i].Outcome, got.Status.Runs[i].Reason = chaosv1.RunRunning, ""
+			restartLosingStatus(ctx, &stopMgr, s, func(st *chaosv1.FaultScheduleStatus) {
+				for i := range st.Runs {
+					if st.Runs[i].FaultName == runName(s, first) {
+						st.Runs[i].Outcome, st.Runs[i].Reason = chaosv1.RunRunning, ""
+					}
 				}
-			}
-			Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
-			stopMgr = startScheduleManager()
+			})
 			Eventually(func(g Gomega) {
 				g.Expect(runOutcomes(getSchedule(ctx, g, s))).To(HaveKeyWithValue(runName(s, first), chaosv1.RunReplaced))
 			}).WithTimeout(scheduleWait).Should(Succeed())
@@ -305,11 +303,9 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 
 		// The manager dies; its last status write is lost: the new manager
 		// sees a schedule that never ran and a Fault it created.
-		stopMgr()
-		got := getSchedule(ctx, Default, s)
-		got.Status = chaosv1.FaultScheduleStatus{}
-		Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
-		stopMgr = startScheduleManager()
+		restartLosingStatus(ctx, &stopMgr, s, func(st *chaosv1.FaultScheduleStatus) {
+			*st = chaosv1.FaultScheduleStatus{}
+		})
 
 		Eventually(func(g Gomega) {
 			got := getSchedule(ctx, g, s)

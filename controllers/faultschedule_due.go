@@ -28,7 +28,7 @@ func (r *FaultScheduleReconciler) runDue(ctx context.Context, s *chaosv1.FaultSc
 		earliest = s.Status.LastScheduleTime.Time
 	}
 	at, missed := cs.mostRecent(earliest, now)
-	r.reportMissed(s, missed)
+	r.reportMissed(ctx, s, missed)
 	if at.IsZero() {
 		return nil
 	}
@@ -43,7 +43,7 @@ func (r *FaultScheduleReconciler) runDue(ctx context.Context, s *chaosv1.FaultSc
 			at.Format(time.RFC3339), now.Sub(at).Truncate(time.Second), *d)
 		recordRun(s, chaosv1.ScheduleRun{FaultName: name, ScheduledTime: metav1.Time{Time: at},
 			Outcome: chaosv1.RunMissed, Reason: chaosv1.ReasonRunMissed, Message: msg})
-		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, chaosv1.ReasonRunMissed, "Schedule", "Missed run: %s", msg)
+		r.statusRecorder(ctx).Eventf(s, nil, corev1.EventTypeWarning, chaosv1.ReasonRunMissed, "Schedule", "Missed run: %s", msg)
 		handled()
 		return nil
 	}
@@ -55,7 +55,7 @@ func (r *FaultScheduleReconciler) runDue(ctx context.Context, s *chaosv1.FaultSc
 			at.Format(time.RFC3339), len(active))
 		recordRun(s, chaosv1.ScheduleRun{FaultName: name, ScheduledTime: metav1.Time{Time: at},
 			Outcome: chaosv1.RunSkipped, Reason: chaosv1.ReasonRunSkipped, Message: msg})
-		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, chaosv1.ReasonRunSkipped, "Schedule", "Skipped run: %s", msg)
+		r.statusRecorder(ctx).Eventf(s, nil, corev1.EventTypeWarning, chaosv1.ReasonRunSkipped, "Schedule", "Skipped run: %s", msg)
 		handled()
 		return nil
 	}
@@ -69,7 +69,7 @@ func (r *FaultScheduleReconciler) runDue(ctx context.Context, s *chaosv1.FaultSc
 			at.Format(time.RFC3339), active[0].Name)
 		recordRun(s, chaosv1.ScheduleRun{FaultName: name, ScheduledTime: metav1.Time{Time: at},
 			Outcome: chaosv1.RunSkipped, Reason: chaosv1.ReasonRunSkipped, Message: msg})
-		r.Recorder.Eventf(s, active[0], corev1.EventTypeNormal, chaosv1.ReasonRunSkipped, "Schedule", "Skipped run: %s", msg)
+		r.statusRecorder(ctx).Eventf(s, active[0], corev1.EventTypeNormal, chaosv1.ReasonRunSkipped, "Schedule", "Skipped run: %s", msg)
 		handled()
 		return nil
 	}
@@ -96,11 +96,11 @@ func activeFaults(runs scheduleRuns) []*chaosv1.Fault {
 
 // reportMissed sets the MissedRuns condition when more than maxMissedRuns
 // runs were missed and no startingDeadlineSeconds bounds the catch-up.
-func (r *FaultScheduleReconciler) reportMissed(s *chaosv1.FaultSchedule, missed int) {
+func (r *FaultScheduleReconciler) reportMissed(ctx context.Context, s *chaosv1.FaultSchedule, missed int) {
 	if missed > maxMissedRuns && s.Spec.StartingDeadlineSeconds == nil {
 		msg := fmt.Sprintf("more than %d runs were missed (the manager was down or the clock jumped); only the most recent one starts: set startingDeadlineSeconds to bound catch-up", maxMissedRuns)
 		if r.setCondition(s, chaosv1.ConditionMissedRuns, metav1.ConditionTrue, chaosv1.ReasonTooManyMissedRuns, msg) {
-			r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, chaosv1.ReasonTooManyMissedRuns, "Schedule", "%s", msg)
+			r.statusRecorder(ctx).Eventf(s, nil, corev1.EventTypeWarning, chaosv1.ReasonTooManyMissedRuns, "Schedule", "%s", msg)
 		}
 		return
 	}
@@ -165,7 +165,7 @@ func (r *FaultScheduleReconciler) createRun(ctx context.Context, s *chaosv1.Faul
 		msg := fmt.Sprintf("the API server rejected the Fault of the run due at %s: %v", at.Format(time.RFC3339), err)
 		recordRun(s, chaosv1.ScheduleRun{FaultName: name, ScheduledTime: metav1.Time{Time: at},
 			Outcome: chaosv1.RunFailed, Reason: chaosv1.ReasonFaultRejected, Message: truncate(msg, 1000)})
-		return r.refuse(s, chaosv1.ReasonFaultRejected, msg+": fix spec.faultTemplate")
+		return r.refuse(ctx, s, chaosv1.ReasonFaultRejected, msg+": fix spec.faultTemplate")
 	default:
 		return fmt.Errorf("create fault %s of schedule %s: %w", name, klog.KObj(s), err)
 	}
@@ -185,7 +185,7 @@ func (r *FaultScheduleReconciler) nameTaken(ctx context.Context, s *chaosv1.Faul
 	msg := fmt.Sprintf("the run due at %s was not started: a Fault named %s exists and is not controlled by this schedule", at.Format(time.RFC3339), name)
 	recordRun(s, chaosv1.ScheduleRun{FaultName: name, ScheduledTime: metav1.Time{Time: at},
 		Outcome: chaosv1.RunFailed, Reason: chaosv1.ReasonNameConflict, Message: msg})
-	r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, chaosv1.ReasonNameConflict, "Schedule", "%s", msg)
+	r.statusRecorder(ctx).Eventf(s, nil, corev1.EventTypeWarning, chaosv1.ReasonNameConflict, "Schedule", "%s", msg)
 	return nil
 }
 

@@ -152,3 +152,19 @@ func updateSpec(ctx context.Context, s *chaosv1.FaultSchedule, mutate func(*chao
 // second is too tight when the whole controllers suite shares two CPUs (the
 // specs flaked at exactly 1.001 s there).
 const scheduleWait = 10 * time.Second
+
+// restartLosingStatus stops the schedule manager behind *stop, rewrites the
+// schedule's status with lose (the status write the old manager lost) and
+// starts a new manager into *stop; it restarts even when the rewrite fails,
+// so that one failed spec does not leave the rest without a manager. The
+// rewrite is retried on conflict: the old manager's last patch may land
+// after it was cancelled.
+func restartLosingStatus(ctx context.Context, stop *func(), s *chaosv1.FaultSchedule, lose func(*chaosv1.FaultScheduleStatus)) {
+	(*stop)()
+	defer func() { *stop = startScheduleManager() }()
+	Eventually(func(g Gomega) {
+		got := getSchedule(ctx, g, s)
+		lose(&got.Status)
+		g.Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
+	}).WithTimeout(scheduleWait).Should(Succeed())
+}
