@@ -81,9 +81,16 @@ var _ = Describe("Restarts under a fault on a real node", Ordered, Label("restar
 		ok := failingSinceStart("named", "connection refused")
 		AddReportEntry("restarted container, container-scoped syscall fault", fmt.Sprintf("%d requests of the new container succeeded before it was faulted (50/s)", ok))
 		Expect(ok).To(BeNumerically("<=", 50), "the restarted container ran unfaulted for more than a second")
-		Eventually(func() string {
-			return injectionField(ns, "named", "{.items[0].status.targets[0].state}/{.items[0].status.targets[0].reinjections}")
-		}).WithTimeout(10 * time.Second).Should(Equal("Injected/1"))
+		// One restart may count two re-injections: the new container can be
+		// found by its mount namespace before its cgroup directory shows,
+		// and the agent moves to the cgroup once it does.
+		Eventually(func(g Gomega) {
+			state := injectionField(ns, "named", "{.items[0].status.targets[0].state}")
+			n, _ := strconv.Atoi(injectionField(ns, "named", "{.items[0].status.targets[0].reinjections}"))
+			g.Expect(state).To(Equal("Injected"))
+			g.Expect(n).To(BeNumerically(">=", 1))
+			g.Expect(n).To(BeNumerically("<=", 2))
+		}).WithTimeout(10 * time.Second).Should(Succeed())
 		mustKubectl("delete", "fault", "-n", ns, "named")
 		expectHealthy(ns, "named", 20*time.Second)
 	})
