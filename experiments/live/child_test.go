@@ -9,8 +9,8 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/temblor-dev/temblor/injector/local"
 	"github.com/temblor-dev/temblor/injector/netns"
-	"github.com/temblor-dev/temblor/pkg/local"
 )
 
 // The workloads run in a child process, the test binary itself started

@@ -12,9 +12,9 @@ import (
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
 	"github.com/temblor-dev/temblor/experiments"
+	"github.com/temblor-dev/temblor/injector/local"
 	sysfault "github.com/temblor-dev/temblor/injector/syscall"
 	"github.com/temblor-dev/temblor/internal/testutil"
-	"github.com/temblor-dev/temblor/pkg/local"
 )
 
 // ResultMarker starts the log line of each measured run; the kernel matrix

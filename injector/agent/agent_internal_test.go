@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/injector/attach"
 	"github.com/temblor-dev/temblor/injector/network"
 	"github.com/temblor-dev/temblor/injector/podresolve"
 	sysfault "github.com/temblor-dev/temblor/injector/syscall"
@@ -124,8 +125,8 @@ func TestTruncate(t *testing.T) {
 // pod, are released with the old attachment.
 func TestPlacementFollowsRestarts(t *testing.T) {
 	a := &Agent{}
-	net := action{network: &network.Config{}}
-	sys := action{syscall: &sysfault.Config{}}
+	net := attach.Action{Network: &network.Config{}}
+	sys := attach.Action{Syscall: &sysfault.Config{}}
 	before := &podresolve.Pod{UID: "u", NetNS: 11, Processes: []podresolve.Process{
 		{PID: 1, NetNS: 11, MntNS: 21, ContainerID: "aaaaaaaaaaaa"}, {PID: 2, NetNS: 11, MntNS: 22, ContainerID: "bbbbbbbbbbbb"},
 	}}
@@ -134,7 +135,7 @@ func TestPlacementFollowsRestarts(t *testing.T) {
 	}}
 	tgt := &target{spec: chaosv1.InjectionTarget{PodUID: "u", ContainerIDs: []string{"containerd://aaaaaaaaaaaa"}}}
 	a.learnContainers(context.Background(), tgt)
-	for _, act := range []action{net, sys} {
+	for _, act := range []attach.Action{net, sys} {
 		p1, _, err1 := a.placement(context.Background(), tgt, before, act)
 		p2, _, err2 := a.placement(context.Background(), tgt, after, act)
 		if err1 != nil || err2 != nil {

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/injector/attach"
 	"github.com/temblor-dev/temblor/injector/podresolve"
 	sysfault "github.com/temblor-dev/temblor/injector/syscall"
 )
@@ -138,8 +139,8 @@ func shortID(id string) string {
 // processes now: the network namespace, or the syscall scope. A target
 // whose placement changed since its attach (a recreated sandbox, a
 // restarted container) is attached again.
-func (a *Agent) placement(ctx context.Context, t *target, pod *podresolve.Pod, act action) (string, []string, error) {
-	if act.network != nil {
+func (a *Agent) placement(ctx context.Context, t *target, pod *podresolve.Pod, act attach.Action) (string, []string, error) {
+	if act.Network != nil {
 		if pod.HostNetwork || pod.NetNS == 0 {
 			return "", nil, waitRestart("the pod has no network namespace of its own right now")
 		}
@@ -201,7 +202,7 @@ func (a *Agent) followTarget(ctx context.Context, f *fault, t *target, snap *pod
 	where, ids, perr := a.placement(ctx, t, pod, f.act)
 	if perr == nil && t.att != nil && where == t.placement {
 		t.waitStart = time.Time{}
-		if ferr := followErr(t.att); ferr != nil {
+		if ferr := attach.FollowErr(t.att); ferr != nil {
 			t.message = truncate("new cgroups of the pod may not be faulted: "+ferr.Error(), maxMessage)
 		}
 		return false
@@ -276,14 +277,6 @@ func (t *target) readCounters(ctx context.Context) {
 	c.Add(t.base)
 	countDelta(t.counters, c)
 	t.counters = c
-}
-
-// followErr is a syscall attachment's failure to follow new cgroups.
-func followErr(att Attached) error {
-	if s, ok := att.(syscallAttached); ok {
-		return s.a.FollowErr()
-	}
-	return nil
 }
 
 func dirExists(dir string) bool {

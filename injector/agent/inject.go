@@ -11,8 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
-	"github.com/temblor-dev/temblor/injector/convert"
-	"github.com/temblor-dev/temblor/injector/network"
+	"github.com/temblor-dev/temblor/injector/attach"
 	"github.com/temblor-dev/temblor/injector/podresolve"
 	sysfault "github.com/temblor-dev/temblor/injector/syscall"
 )
@@ -27,23 +26,9 @@ const (
 // verifyTimeout bounds the read of the owning Fault before an attach.
 const verifyTimeout = 10 * time.Second
 
-// action is a FaultInjection's action converted for the injectors.
-type action struct {
-	network *network.Config
-	syscall *sysfault.Config
-}
-
-func (a *Agent) convert(fi *chaosv1.FaultInjection) (action, error) {
-	switch {
-	case fi.Spec.Network != nil:
-		cfg, err := convert.Network(fi.Spec.Network)
-		cfg.Method = a.NetworkMethod
-		return action{network: &cfg}, err
-	case fi.Spec.Syscall != nil:
-		cfg, err := convert.Syscall(fi.Spec.Syscall, a.SyscallBackend)
-		return action{syscall: &cfg}, err
-	}
-	return action{}, errors.New("no action: neither network nor syscall is set")
+// convert converts fi's action once for all its targets.
+func (a *Agent) convert(fi *chaosv1.FaultInjection) (attach.Action, error) {
+	return attach.Convert(fi.Spec.FaultAction, attach.Options{NetworkMethod: a.NetworkMethod, SyscallBackend: a.SyscallBackend})
 }
 
 // inject verifies the order against its Fault, then attaches every pending
@@ -158,8 +143,8 @@ func (a *Agent) injectTarget(ctx context.Context, snap *podresolve.Snapshot, f *
 
 // attach attaches act to pod. A network fault's namespace is returned held
 // open with its attachment, and the namespaces the attachment is keyed by.
-func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, containerIDs []string) (Attached, *heldNetNS, []nsKey, error) {
-	if act.network != nil {
+func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act attach.Action, containerIDs []string) (Attached, *heldNetNS, []nsKey, error) {
+	if act.Network != nil {
 		a.sweepMu.RLock()
 		defer a.sweepMu.RUnlock()
 		if pod.HostNetworkErr != nil {
@@ -173,7 +158,7 @@ func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, con
 			return nil, nil, nil, err
 		}
 		a.sweepLegacy(ctx, pod.NetNS, ns.path())
-		att, err := a.AttachNetwork(ctx, ns.path(), *act.network)
+		att, err := a.AttachNetwork(ctx, ns.path(), *act.Network)
 		if err != nil {
 			ns.close()
 			return nil, nil, nil, err
@@ -184,7 +169,7 @@ func (a *Agent) attach(ctx context.Context, pod *podresolve.Pod, act action, con
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	att, err := a.AttachSyscall(ctx, scope, *act.syscall)
+	att, err := a.AttachSyscall(ctx, scope, *act.Syscall)
 	return att, nil, scopeKeys(scope), err
 }
 

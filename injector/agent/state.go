@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/injector/attach"
 )
 
 // endReason says why a fault was taken down.
@@ -32,7 +33,7 @@ type fault struct {
 
 	targets []*target // in spec order
 	// act is the converted action, kept to attach again after a restart.
-	act action
+	act attach.Action
 	// injected is set once the targets have been attached (or failed, or
 	// the order was refused).
 	injected bool

@@ -22,7 +22,8 @@ var _ = Describe("A syscall fault", Ordered, Label("syscall"), func() {
 		fi := newInjection(uniqueName("connect"), nodeA, time.Now().Add(5*time.Minute), connectRefused, target(pod, "web-0"))
 		Expect(k8sClient.Create(ctx, fi)).To(Succeed())
 		expectInjected(fi, 10*time.Second)
-		GinkgoWriter.Printf("methods: %v\n", get(fi).Status.Targets[0].Methods)
+		// The same text as `temblorctl exec` prints (TestExecSyscallRefused).
+		Expect(get(fi).Status.Targets[0].Methods).To(Equal([]string{"connect cgroup connect4,connect6 (only AF_INET and AF_INET6 sockets)"}))
 
 		By("failing connect in the pod and only there")
 		Expect(connectResult(pod, addr)).To(Equal("ECONNREFUSED"))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 
@@ -18,7 +17,7 @@ import (
 type Attachment struct {
 	mu       sync.Mutex
 	closers  []io.Closer // in creation order
-	backends map[string]string
+	served   []Served
 	shared   *sharedMaps
 	follower *subtreeFollower // nil without CgroupPaths
 	// followErr is why there is no follower despite CgroupPaths.
@@ -35,15 +34,12 @@ type attachState struct {
 	scope  resolvedScope
 	shared *sharedMaps
 	a      *Attachment
+	// notes are the plan's notes by syscall.
+	notes map[string]string
 }
 
 // own records c for release by Close.
 func (st *attachState) own(c io.Closer) { st.a.closers = append(st.a.closers, c) }
-
-// served records which backend and hook serve a syscall.
-func (st *attachState) served(syscall string, b Backend, hook string) {
-	st.a.backends[syscall] = b.String() + ":" + hook
-}
 
 // faultConfig builds a backend family's tb_sf_config.
 func (st *attachState) faultConfig(scope, fileMask uint32, withPath bool) *config {
@@ -83,7 +79,7 @@ func Attach(ctx context.Context, scope Scope, cfg Config) (_ *Attachment, err er
 	}
 	errno, _ := Errno(cfg.Errno)
 
-	a := &Attachment{backends: map[string]string{}}
+	a := &Attachment{}
 	defer func() {
 		if err != nil {
 			if cerr := a.Close(); cerr != nil {
@@ -95,7 +91,10 @@ func Attach(ctx context.Context, scope Scope, cfg Config) (_ *Attachment, err er
 	if err != nil {
 		return nil, fmt.Errorf("attach syscall fault: %w", err)
 	}
-	st := &attachState{ctx: ctx, cfg: cfg, errno: uint32(errno), scope: rs, shared: a.shared, a: a}
+	st := &attachState{ctx: ctx, cfg: cfg, errno: uint32(errno), scope: rs, shared: a.shared, a: a, notes: map[string]string{}}
+	for _, c := range choices {
+		st.notes[c.Syscall] = c.Note
+	}
 
 	byBackend := map[Backend][]Syscall{}
 	for _, c := range choices {
@@ -129,36 +128,12 @@ func Attach(ctx context.Context, scope Scope, cfg Config) (_ *Attachment, err er
 			logr.FromContextOrDiscard(ctx).Info("Restarted containers will not be followed", "error", a.followErr.Error())
 		}
 	}
-	logr.FromContextOrDiscard(ctx).V(1).Info("Attached syscall fault", "backends", a.Backends(), "errno", cfg.Errno)
+	logr.FromContextOrDiscard(ctx).V(1).Info("Attached syscall fault", "served", a.Methods(), "errno", cfg.Errno)
 	return a, nil
 }
 
-// Backends returns, for each syscall, the backend and hook that serve it, as
-// "backend:hook" (for example "cgroup:connect4,connect6@/sys/fs/cgroup").
-func (a *Attachment) Backends() map[string]string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make(map[string]string, len(a.backends))
-	for k, v := range a.backends {
-		out[k] = v
-	}
-	return out
-}
-
-// String lists the backends, sorted, for logs.
-func (a *Attachment) String() string {
-	b := a.Backends()
-	keys := make([]string, 0, len(b))
-	for k := range b {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + b[k]
-	}
-	return strings.Join(parts, " ")
-}
+// String lists how each syscall is served, sorted, for logs.
+func (a *Attachment) String() string { return strings.Join(a.Methods(), "; ") }
 
 // Counters returns the calls matched and failed so far, over all CPUs and
 // backends.

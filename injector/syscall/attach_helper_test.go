@@ -22,3 +22,13 @@ func helperAttach() int {
 		time.Sleep(time.Hour)
 	}
 }
+
+// servedBy returns how a serves syscall (the zero Served if it does not).
+func servedBy(a *Attachment, syscall string) Served {
+	for _, s := range a.Served() {
+		if s.Syscall == syscall {
+			return s
+		}
+	}
+	return Served{}
+}

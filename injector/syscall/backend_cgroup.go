@@ -95,7 +95,7 @@ func attachCgroup(st *attachState, syscalls []Syscall) error {
 		for i, h := range s.CgroupHooks {
 			hooks[i] = strings.TrimPrefix(h, "cgroup/")
 		}
-		st.served(s.Name, Cgroup, strings.Join(hooks, ",")+"@"+strings.Join(dirs, ","))
+		st.served(s.Name, Cgroup, strings.Join(hooks, ","), dirs...)
 	}
 	return nil
 }

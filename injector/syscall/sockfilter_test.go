@@ -164,8 +164,8 @@ func runSockScenario(t *testing.T, b Backend, sc scenario) {
 	}
 	defer a.Close()
 	t.Logf("backends: %s; ports %v peers %v", a, sock.ports, sock.peers)
-	if got := a.Backends()[sc.syscall]; !strings.HasPrefix(got, b.String()+":") {
-		t.Fatalf("%s served by %q, want backend %s", sc.syscall, got, b)
+	if got := servedBy(a, sc.syscall); got.Backend != b {
+		t.Fatalf("%s served by %+v, want backend %s", sc.syscall, got, b)
 	}
 
 	if res := runHelper(t, sc.mode, helperOpts{cgroupFD: cgFD, env: []string{"TB_ADDR=" + sock.hit}, count: n}); res.Errnos[sc.errno] != n {

@@ -216,8 +216,8 @@ func runScenario(t *testing.T, b Backend, sc scenario) {
 	}
 	defer a.Close()
 	t.Logf("backends: %s", a)
-	if got := a.Backends()[sc.syscall]; !strings.HasPrefix(got, b.String()+":") {
-		t.Fatalf("%s served by %q, want backend %s", sc.syscall, got, b)
+	if got := servedBy(a, sc.syscall); got.Backend != b {
+		t.Fatalf("%s served by %+v, want backend %s", sc.syscall, got, b)
 	}
 
 	target := helperOpts{cgroupFD: cgFD, env: targetEnv, count: n}

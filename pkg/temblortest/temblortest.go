@@ -30,7 +30,7 @@ import (
 	"time"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
-	"github.com/temblor-dev/temblor/pkg/local"
+	"github.com/temblor-dev/temblor/injector/local"
 )
 
 // Env is the environment a fault acts on.

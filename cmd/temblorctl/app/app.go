@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/temblor-dev/temblor/pkg/local"
+	"github.com/temblor-dev/temblor/injector/local"
 )
 
 // IO is where a command reads and writes, and the signals it reacts to.

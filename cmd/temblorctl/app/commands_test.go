@@ -129,7 +129,7 @@ func TestGetDescribeStop(t *testing.T) {
 	r = temblorctl(t.Context(), t, nil, tc.flags("describe", "long-drop", "-n", testNamespace)...)
 	for _, want := range []string{
 		"Name:         long-drop", "Selector:     app=web", "Mode:         All", "Duration:     1h0m0s", "Phase:        Running",
-		"node-a: Injected, 1/1 injected, packets matched", "pod web-0: Injected via eth0 ingress xdp-native, eth0 egress tcx",
+		"node-a: Injected, 1/1 injected, packets matched", "pod web-0: Injected via eth0 ingress xdp-native; eth0 egress tcx",
 		"TargetsSelected", "TargetsResolved", "Selected targets: selected 2 of 2 matching pods on 2 nodes",
 	} {
 		if !strings.Contains(r.stdout, want) {

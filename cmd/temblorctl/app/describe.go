@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	"github.com/temblor-dev/temblor/injector/attach"
 )
 
 // describeCmd shows one Fault in detail: spec, targets, each node's
@@ -128,7 +129,7 @@ func describeNodes(w io.Writer, f *chaosv1.Fault, injections []chaosv1.FaultInje
 		for _, t := range fi.Status.Targets {
 			fmt.Fprintf(w, "    pod %s: %s", t.Name, t.State)
 			if len(t.Methods) > 0 {
-				fmt.Fprintf(w, " via %s", strings.Join(t.Methods, ", "))
+				fmt.Fprintf(w, " via %s", attach.JoinMethods(t.Methods))
 			}
 			fmt.Fprintf(w, "; %s\n", counters(f, t.Counters))
 			if t.Message != "" {

@@ -10,8 +10,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/temblor-dev/temblor/injector/attach"
 	"github.com/temblor-dev/temblor/injector/convert"
-	"github.com/temblor-dev/temblor/pkg/local"
+	"github.com/temblor-dev/temblor/injector/local"
 )
 
 // execCmd is local mode: it runs COMMAND under the Fault on this machine,
@@ -96,6 +97,6 @@ func (a *app) announce(s *local.Session, action, duration string, command []stri
 			where += fmt.Sprintf(" (host reachable at %s=%s)", local.HostAddrEnv, h)
 		}
 	}
-	fmt.Fprintf(a.io.Stderr, "temblor: %s for %s in %s via %s\n", action, duration, where, strings.Join(s.Methods(), "; "))
+	fmt.Fprintf(a.io.Stderr, "temblor: %s for %s in %s via %s\n", action, duration, where, attach.JoinMethods(s.Methods()))
 	fmt.Fprintf(a.io.Stderr, "temblor: running %s\n", strings.Join(command, " "))
 }

@@ -89,9 +89,13 @@ func TestExecSyscallRefused(t *testing.T) {
 	testutil.LeakCheckOwn(t)
 	port := echoServer(t)
 	fault := writeFile(t, "fault.yaml", fmt.Sprintf(refuseFault, "30s"))
-	r := temblorctl(t.Context(), t, nil, append([]string{"exec", "-f", fault, "--"}, pingClient("127.0.0.1", port)...)...)
+	r := temblorctl(t.Context(), t, nil, append([]string{"exec", "-f", fault, "--syscall-backend", "cgroup", "--"}, pingClient("127.0.0.1", port)...)...)
 	if r.code == 0 || !strings.Contains(r.stderr, "Connection refused") {
 		t.Fatalf("want a refused connection, got exit %d", r.code)
+	}
+	// The same text as the agent's status (injector/agent syscall spec).
+	if want := "via connect cgroup connect4,connect6 (only AF_INET and AF_INET6 sockets)\n"; !strings.Contains(r.stderr, want) {
+		t.Errorf("exec names the attachment differently from status: stderr lacks %q:\n%s", want, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "syscalls: matched 1, failed 1") {
 		t.Errorf("summary lacks the failed connect")

@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
-	"github.com/temblor-dev/temblor/pkg/local"
+	"github.com/temblor-dev/temblor/injector/local"
 )
 
 // pollInterval is how often run --wait and stop --wait look at the Fault.

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
-	"github.com/temblor-dev/temblor/pkg/local"
+	"github.com/temblor-dev/temblor/injector/local"
 )
 
 // validateCmd checks Fault manifests: strictly against the Go types, then

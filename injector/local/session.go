@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os/exec"
 	"slices"
 	"sync"
@@ -13,9 +12,8 @@ import (
 	"time"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
-	"github.com/temblor-dev/temblor/injector/convert"
+	"github.com/temblor-dev/temblor/injector/attach"
 	"github.com/temblor-dev/temblor/injector/netns"
-	"github.com/temblor-dev/temblor/injector/network"
 	sysfault "github.com/temblor-dev/temblor/injector/syscall"
 )
 
@@ -44,8 +42,7 @@ type Session struct {
 	ns    string // network namespace path of a network fault
 
 	mu         sync.Mutex
-	netAtt     *network.Attachment
-	sysAtt     *sysfault.Attachment
+	att        attach.Attachment // nil once detached
 	methods    []string
 	last       chaosv1.Counters
 	attachedAt time.Time
@@ -55,8 +52,13 @@ type Session struct {
 // New prepares the environment of fault and attaches the fault to it. The
 // fault is active as soon as New returns; Close the Session in every case.
 func New(ctx context.Context, fault *chaosv1.Fault, opts Options) (_ *Session, err error) {
-	if fault == nil || (fault.Spec.Network == nil) == (fault.Spec.Syscall == nil) {
-		return nil, errors.New("local fault: exactly one action must be set: network or syscall")
+	if fault == nil {
+		return nil, errors.New("local fault: no fault")
+	}
+	// Convert (and validate) before preparing any environment.
+	act, err := attach.Convert(fault.Spec.FaultAction, attach.Options{SyscallBackend: opts.SyscallBackend})
+	if err != nil {
+		return nil, fmt.Errorf("local fault: %w", err)
 	}
 	if opts.Warn != nil && HasSelector(fault) {
 		fmt.Fprintln(opts.Warn, "temblor: the Fault's selector is ignored in local mode: the fault applies to the command")
@@ -67,56 +69,31 @@ func New(ctx context.Context, fault *chaosv1.Fault, opts Options) (_ *Session, e
 			err = errors.Join(err, s.Close())
 		}
 	}()
-	if fault.Spec.Syscall != nil {
+	var t attach.Target
+	if act.Syscall != nil {
 		if opts.NetNS != "" {
 			return nil, errors.New("local fault: --netns applies to network faults only")
 		}
-		return s, s.attachSyscall(ctx, opts.SyscallBackend)
-	}
-	return s, s.attachNetwork(ctx, opts.NetNS)
-}
-
-func (s *Session) attachSyscall(ctx context.Context, backend sysfault.Backend) error {
-	cfg, err := convert.Syscall(s.fault.Spec.Syscall, backend)
-	if err != nil {
-		return fmt.Errorf("local fault: %w", err)
-	}
-	if s.cg, err = newCgroup(); err != nil {
-		return fmt.Errorf("local fault: %w", err)
-	}
-	att, err := sysfault.Attach(ctx, sysfault.Scope{CgroupPaths: []string{s.cg.path}}, cfg)
-	if err != nil {
-		return fmt.Errorf("local fault: attach syscall fault: %w", err)
-	}
-	s.sysAtt = att
-	backends := att.Backends()
-	for _, name := range slices.Sorted(maps.Keys(backends)) {
-		s.methods = append(s.methods, name+" "+backends[name])
-	}
-	s.attachedAt = time.Now()
-	return nil
-}
-
-func (s *Session) attachNetwork(ctx context.Context, nsPath string) error {
-	cfg, err := convert.Network(s.fault.Spec.Network)
-	if err != nil {
-		return fmt.Errorf("local fault: %w", err)
-	}
-	if nsPath == "" {
-		if s.env, err = newNetEnv(); err != nil {
-			return fmt.Errorf("local fault: %w", err)
+		if s.cg, err = newCgroup(); err != nil {
+			return nil, fmt.Errorf("local fault: %w", err)
 		}
-		nsPath = s.env.path
+		t.Scope = sysfault.Scope{CgroupPaths: []string{s.cg.path}}
+	} else {
+		s.ns = opts.NetNS
+		if s.ns == "" {
+			if s.env, err = newNetEnv(); err != nil {
+				return nil, fmt.Errorf("local fault: %w", err)
+			}
+			s.ns = s.env.path
+		}
+		t.NetNSPath = s.ns
 	}
-	s.ns = nsPath
-	att, err := network.Attach(ctx, nsPath, cfg)
-	if err != nil {
-		return fmt.Errorf("local fault: attach network fault in %s: %w", nsPath, err)
+	if s.att, err = attach.Attach(ctx, act, t); err != nil {
+		return nil, fmt.Errorf("local fault: attach %s fault: %w", act.Kind(), err)
 	}
-	s.netAtt = att
-	s.methods = att.Describe()
+	s.methods = s.att.Methods()
 	s.attachedAt = time.Now()
-	return nil
+	return s, nil
 }
 
 // HostAddr is the host end's address of a fresh namespace ("" otherwise).
@@ -190,9 +167,9 @@ func (s *Session) Do(fn func() error) error {
 	return errors.New("run in fault: session is closed")
 }
 
-// Methods lists how the fault is attached: syscall backends as
-// "connect cgroup:connect4,connect6@/sys/fs/cgroup/...", network hooks as
-// "eth0 egress tcx".
+// Methods lists how the fault is attached, the same text as the node agent's
+// status: syscalls as "connect cgroup connect4,connect6 (only AF_INET and
+// AF_INET6 sockets)", network hooks as "eth0 egress tcx".
 func (s *Session) Methods() []string { return slices.Clone(s.methods) }
 
 // Counters reads the kernel counters; after Detach it returns the last ones.
@@ -203,20 +180,14 @@ func (s *Session) Counters() (chaosv1.Counters, error) {
 }
 
 func (s *Session) readLocked() (chaosv1.Counters, error) {
-	switch {
-	case s.netAtt != nil:
-		c, err := s.netAtt.Counters()
-		if err != nil {
-			return s.last, fmt.Errorf("read packet counters: %w", err)
-		}
-		s.last = chaosv1.Counters{PacketsMatched: int64(c.Matched), PacketsDropped: int64(c.Dropped), PacketsCorrupted: int64(c.Corrupted)}
-	case s.sysAtt != nil:
-		c, err := s.sysAtt.Counters()
-		if err != nil {
-			return s.last, fmt.Errorf("read syscall counters: %w", err)
-		}
-		s.last = chaosv1.Counters{SyscallsMatched: int64(c.Matched), SyscallsFailed: int64(c.Failed)}
+	if s.att == nil {
+		return s.last, nil
 	}
+	c, err := s.att.Counters()
+	if err != nil {
+		return s.last, fmt.Errorf("read counters: %w", err)
+	}
+	s.last = c
 	return s.last, nil
 }
 
@@ -226,21 +197,14 @@ func (s *Session) readLocked() (chaosv1.Counters, error) {
 func (s *Session) Detach() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.netAtt == nil && s.sysAtt == nil {
+	if s.att == nil {
 		return nil
 	}
 	_, readErr := s.readLocked()
-	var errs []error
-	if s.netAtt != nil {
-		errs = append(errs, s.netAtt.Close())
-		s.netAtt = nil
-	}
-	if s.sysAtt != nil {
-		errs = append(errs, s.sysAtt.Close())
-		s.sysAtt = nil
-	}
+	err := s.att.Close()
+	s.att = nil
 	s.detachedAt = time.Now()
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return fmt.Errorf("detach fault: %w", err)
 	}
 	return readErr
