@@ -38,8 +38,8 @@ test-kernels: ## Privileged tests inside qemu VMs on several kernels (Debian 6.1
 	hack/test-kernels.sh
 
 .PHONY: generate
-generate: ## Regenerate bpf2go bindings and objects, and deepcopy code.
-	go generate ./bpf/...
+generate: ## Regenerate bpf2go bindings and objects, the API's closed name lists, and deepcopy code.
+	go generate ./bpf/... ./api/...
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests

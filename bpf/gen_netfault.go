@@ -7,4 +7,4 @@ package bpf
 //
 // Regenerate with `go generate -run Netfault ./bpf` (needs clang).
 
-//go:generate go tool bpf2go -tags linux -target bpfel -cflags "-O2 -g -Wall -Werror" -type net_cfg -type net_cnt -type port_range -type lpm_v4_key -type lpm_v6_key -type tb_action -type tb_proto -type tb_field -type tb_mode Netfault netfault.c -- -I./include
+//go:generate go tool bpf2go -tags linux -target bpfel -cflags "-O2 -g -Wall -Werror -nostdinc" -type net_cfg -type net_cnt -type port_range -type lpm_v4_key -type lpm_v6_key -type tb_action -type tb_proto -type tb_field -type tb_mode Netfault netfault.c -- -I./include

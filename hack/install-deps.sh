@@ -16,7 +16,6 @@ have strace || need+=(strace)
 have cpio || need+=(cpio)
 have make || need+=(make)
 have git || need+=(git)
-[ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
 	echo ">> installing ${need[*]}"

@@ -6,6 +6,9 @@
 // +groupName=chaos.temblor.dev
 package v1alpha1
 
+// The closed lists of syscall and errno names come from injector/syscall.
+//go:generate go run ../../hack/gennames -o names_generated.go
+
 import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/scheme"

@@ -23,7 +23,7 @@ var (
 var crdSockSyscalls = []string{"connect", "bind", "sendto", "sendmsg"}
 
 // crdFileSyscalls are the syscalls the CRD lets pathPrefix apply to (its
-// CEL list equals this, injector/syscall's TestCRDPathPrefixRule).
+// CEL list equals this, api/v1alpha1's TestCRDClosedLists).
 var crdFileSyscalls = sysfault.PathFilterableSyscalls()
 
 // crdNetworkRefusal is a model of the CRD's OpenAPI and CEL rules for a

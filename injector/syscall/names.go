@@ -172,7 +172,7 @@ func Lookup(name string) (Syscall, bool) {
 }
 
 // SyscallNames returns the names of the syscalls Temblor can fail, sorted.
-// The API's enum of syscall names mirrors this list.
+// hack/gennames writes the API's enum of syscall names from it.
 func SyscallNames() []string {
 	names := make([]string, 0, len(syscallTable))
 	for n := range syscallTable {
@@ -183,7 +183,7 @@ func SyscallNames() []string {
 }
 
 // ErrnoNames returns the errno names a fault may inject, sorted. The API's
-// enum of errno names mirrors this list.
+// enum of errno names is generated from it (hack/gennames).
 func ErrnoNames() []string {
 	names := make([]string, 0, len(errnoTable))
 	for n := range errnoTable {
@@ -202,11 +202,25 @@ func Errno(name string) (unix.Errno, bool) {
 
 // PathFilterableSyscalls returns, sorted, the syscalls that some backend can
 // restrict to a path prefix. The CRD's rule on pathPrefix lists exactly these
-// (TestCRDPathPrefixRule).
+// (TestCRDClosedLists).
 func PathFilterableSyscalls() []string {
 	var names []string
 	for n, s := range syscallTable {
 		if s.pathCapable() {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// AddressFilterableSyscalls returns, sorted, the syscalls that carry a socket
+// address the socket filters (ports, peer CIDRs) compare. The CRD's rule on
+// ports and peerCIDRs lists exactly these (TestCRDClosedLists).
+func AddressFilterableSyscalls() []string {
+	var names []string
+	for n, s := range syscallTable {
+		if s.SockAddr != sockAddrNone {
 			names = append(names, n)
 		}
 	}
