@@ -33,6 +33,7 @@ runs=(
   "./injector/syscall|Connect\$|200000x|syscall faults: connect(2) per call, cgroup backend"
   "./injector/syscall|ConnectSockFilter|200000x|socket filters: connect(2) per call, cgroup backend"
   "./injector/network|Iperf3|3x|TCP throughput over veth (iperf3, medians of 3)"
+  "./injector/attach|AttachTargets|1x|attach one fault to n targets (batch start → attached, CPU, kernel memory, RSS)"
   "./controllers|FaultScale|1x|manager: 10,000 pods, 100 nodes, Fault selecting 5,000"
 )
 {
