@@ -24,18 +24,19 @@
 char __license[] SEC("license") = "Dual BSD/GPL";
 
 /*
- * tb_sf_cgroup_decide returns the hook's verdict for a targeted task: 1 lets
+ * tb_sf_cgroup_decide returns the hook's verdict for a targeted task, counted
+ * in its slot: 1 lets
  * the call proceed, 0 rejects it with the errno set through bpf_set_retval.
  * a is the address the socket filters compare, or NULL for hooks that see
  * none.
  */
-static __always_inline int tb_sf_cgroup_decide(const struct tb_sf_config *cfg, const struct tb_sf_addr *a)
+static __always_inline int tb_sf_cgroup_decide(const struct tb_sf_config *cfg, __u32 slot, const struct tb_sf_addr *a)
 {
 	__u32 err;
 
 	if (!tb_sf_sock_filter_ok(cfg, a))
 		return 1;
-	err = tb_sf_roll(cfg);
+	err = tb_sf_roll(cfg, slot);
 	if (!err)
 		return 1;
 	bpf_set_retval(-(int)err);
@@ -46,10 +47,14 @@ static __always_inline int tb_sf_cgroup_decide(const struct tb_sf_config *cfg, c
 static __always_inline int tb_sf_cgroup_verdict(void)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
+	__u32 slot;
 
-	if (!cfg || !tb_sf_task_targeted(cfg))
+	if (!cfg)
 		return 1;
-	return tb_sf_cgroup_decide(cfg, NULL);
+	slot = tb_sf_task_slot(cfg);
+	if (slot == TB_SF_NO_SLOT)
+		return 1;
+	return tb_sf_cgroup_decide(cfg, slot, NULL);
 }
 
 /*
@@ -61,12 +66,16 @@ static __always_inline int tb_sf_cgroup_verdict(void)
 static __always_inline int tb_sf_sock_addr_verdict(struct bpf_sock_addr *ctx, bool v6)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
+	__u32 slot;
 	struct tb_sf_addr a = {};
 
-	if (!cfg || !tb_sf_task_targeted(cfg))
+	if (!cfg)
+		return 1;
+	slot = tb_sf_task_slot(cfg);
+	if (slot == TB_SF_NO_SLOT)
 		return 1;
 	if (!cfg->sock_filter)
-		return tb_sf_cgroup_decide(cfg, NULL);
+		return tb_sf_cgroup_decide(cfg, slot, NULL);
 	a.port = bpf_ntohs((__u16)ctx->user_port);
 	if (v6) {
 		__u32 ip6[4];
@@ -83,7 +92,7 @@ static __always_inline int tb_sf_sock_addr_verdict(struct bpf_sock_addr *ctx, bo
 		a.family = TB_SF_AF_INET;
 		__builtin_memcpy(a.addr, &ip4, 4);
 	}
-	return tb_sf_cgroup_decide(cfg, &a);
+	return tb_sf_cgroup_decide(cfg, slot, &a);
 }
 
 SEC("cgroup/connect4")

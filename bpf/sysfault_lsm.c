@@ -58,10 +58,14 @@ static __always_inline long tb_sf_lsm_clamp(long v)
 static __always_inline long tb_sf_lsm_verdict_sa(struct path *path, bool has_sa, const void *sa, long salen)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
+	__u32 slot;
 	struct tb_sf_addr a = {};
 	char *buf;
 
-	if (!cfg || !tb_sf_task_targeted(cfg))
+	if (!cfg)
+		return 0;
+	slot = tb_sf_task_slot(cfg);
+	if (slot == TB_SF_NO_SLOT)
 		return 0;
 	if (cfg->sock_filter) {
 		if (!has_sa || !tb_sf_read_sockaddr(&a, sa, false) || !tb_sf_sockaddr_len_ok(&a, salen) ||
@@ -75,7 +79,7 @@ static __always_inline long tb_sf_lsm_verdict_sa(struct path *path, bool has_sa,
 		if (!tb_sf_path_matches(cfg, buf))
 			return 0;
 	}
-	return tb_sf_lsm_clamp(-(long)tb_sf_roll(cfg));
+	return tb_sf_lsm_clamp(-(long)tb_sf_roll(cfg, slot));
 }
 
 /*
@@ -86,14 +90,18 @@ static __always_inline long tb_sf_lsm_verdict_sa(struct path *path, bool has_sa,
 static __always_inline long tb_sf_lsm_verdict_file(struct file *file)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
+	__u32 slot;
 
-	if (!cfg || !tb_sf_task_targeted(cfg))
+	if (!cfg)
+		return 0;
+	slot = tb_sf_task_slot(cfg);
+	if (slot == TB_SF_NO_SLOT)
 		return 0;
 	if (cfg->sock_filter)
 		return 0;
 	if (cfg->path_len && !tb_sf_file_path_matches(cfg, file))
 		return 0;
-	return tb_sf_lsm_clamp(-(long)tb_sf_roll(cfg));
+	return tb_sf_lsm_clamp(-(long)tb_sf_roll(cfg, slot));
 }
 
 /*

@@ -11,7 +11,8 @@
  * filters are read only after the target check: untargeted tasks do not pay
  * for them. The maps are declared identically in every object so the Go
  * side creates them once and shares them between all programs of one
- * attachment (MapReplacements): counters add up across backends.
+ * shared load (MapReplacements): counters add up across backends, per
+ * target slot (TB_SF_SLOTS).
  *
  * Object names start with "tb_" and stay within 15 characters, so that
  * operators and tests recognise Temblor's programs and maps.
@@ -69,10 +70,24 @@ struct user_pt_regs {
 #define TB_SF_AF_INET 2
 #define TB_SF_AF_INET6 10
 
-/* Indexes in tb_sf_stats. Mirrored in injector/syscall/maps.go. */
+/* Counters of one slot in tb_sf_stats, at slot * TB_SF_STAT_MAX + stat.
+ * Mirrored in injector/syscall/maps.go. */
 #define TB_SF_STAT_MATCHED 0
 #define TB_SF_STAT_FAILED 1
 #define TB_SF_STAT_MAX 2
+
+/*
+ * One loaded copy of the programs serves every attachment of an equal
+ * fault: each attachment (target) owns a slot, the value of its keys in
+ * tb_sf_targets, and counts into that slot of tb_sf_stats. Slot 0 counts the
+ * calls of a task the attach point alone scoped (TB_SF_SCOPE_ALL) whose
+ * cgroup no key names; the Go side hands out slots 1..TB_SF_SLOTS-1.
+ */
+#define TB_SF_SLOTS 256
+/* Not a target: what tb_sf_task_slot returns for a task out of scope. */
+#define TB_SF_NO_SLOT ((__u32)-1)
+/* Deepest cgroup level the attach-point scope looks a slot up at. */
+#define TB_SF_CGROUP_LEVELS 16
 
 /* One target: a namespace inode or a cgroup id. */
 struct tb_sf_key {
@@ -124,7 +139,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct tb_sf_key);
-	__type(value, __u8);
+	__type(value, __u32); /* the target's slot */
 } tb_sf_targets SEC(".maps");
 
 struct {
@@ -136,7 +151,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TB_SF_STAT_MAX);
+	__uint(max_entries, TB_SF_SLOTS * TB_SF_STAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } tb_sf_stats SEC(".maps");
@@ -164,46 +179,74 @@ static __always_inline struct tb_sf_config *tb_sf_get_config(void)
 	return bpf_map_lookup_elem(&tb_sf_config, &zero);
 }
 
-static __always_inline void tb_sf_count(__u32 stat)
+static __always_inline void tb_sf_count(__u32 slot, __u32 stat)
 {
-	__u64 *v = bpf_map_lookup_elem(&tb_sf_stats, &stat);
+	__u32 idx = slot * TB_SF_STAT_MAX + stat;
+	__u64 *v = bpf_map_lookup_elem(&tb_sf_stats, &idx);
 
 	if (v)
 		*v += 1; /* per-CPU slot: no atomics needed */
 }
 
-static __always_inline bool tb_sf_is_target(__u32 kind, __u64 id)
+/* tb_sf_target_slot returns the slot of a key, or TB_SF_NO_SLOT. */
+static __always_inline __u32 tb_sf_target_slot(__u32 kind, __u64 id)
 {
 	struct tb_sf_key key = { .kind = kind, .id = id };
+	__u32 *slot = bpf_map_lookup_elem(&tb_sf_targets, &key);
 
-	return bpf_map_lookup_elem(&tb_sf_targets, &key) != NULL;
+	return slot ? *slot : TB_SF_NO_SLOT;
 }
 
 /*
- * tb_sf_task_targeted reports whether the current task is in scope. An
- * untargeted task pays one hash lookup per configured key kind (one in the
- * usual case of a single kind).
+ * tb_sf_ancestor_slot returns the slot of the outermost cgroup above the
+ * current task's that is a target, or 0: a task the attach point scoped
+ * whose own cgroup is not (yet) a key, as in a container cgroup created
+ * since the last time the Go side followed the subtree.
  */
-static __always_inline bool tb_sf_task_targeted(const struct tb_sf_config *cfg)
+static __always_inline __u32 tb_sf_ancestor_slot(void)
+{
+	for (int level = 1; level < TB_SF_CGROUP_LEVELS; level++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
+		__u32 slot;
+
+		if (!id)
+			break;
+		slot = tb_sf_target_slot(TB_SF_KIND_CGROUP, id);
+		if (slot != TB_SF_NO_SLOT)
+			return slot;
+	}
+	return 0;
+}
+
+/*
+ * tb_sf_task_slot returns the current task's slot, or TB_SF_NO_SLOT when it
+ * is not in scope. An untargeted task pays one hash lookup per configured
+ * key kind (one in the usual case of a single kind).
+ */
+static __always_inline __u32 tb_sf_task_slot(const struct tb_sf_config *cfg)
 {
 	struct task_struct *task;
+	__u32 slot;
 
+	if (cfg->scope & TB_SF_SCOPE_CGROUP) {
+		slot = tb_sf_target_slot(TB_SF_KIND_CGROUP, bpf_get_current_cgroup_id());
+		if (slot != TB_SF_NO_SLOT)
+			return slot;
+	}
 	if (cfg->scope & TB_SF_SCOPE_ALL)
-		return true;
-	if ((cfg->scope & TB_SF_SCOPE_CGROUP) &&
-	    tb_sf_is_target(TB_SF_KIND_CGROUP, bpf_get_current_cgroup_id()))
-		return true;
+		return tb_sf_ancestor_slot();
 	if (!(cfg->scope & (TB_SF_SCOPE_NETNS | TB_SF_SCOPE_MNTNS)))
-		return false;
+		return TB_SF_NO_SLOT;
 
 	task = (struct task_struct *)bpf_get_current_task();
-	if ((cfg->scope & TB_SF_SCOPE_NETNS) &&
-	    tb_sf_is_target(TB_SF_KIND_NETNS, BPF_CORE_READ(task, nsproxy, net_ns, ns.inum)))
-		return true;
-	if ((cfg->scope & TB_SF_SCOPE_MNTNS) &&
-	    tb_sf_is_target(TB_SF_KIND_MNTNS, BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum)))
-		return true;
-	return false;
+	if (cfg->scope & TB_SF_SCOPE_NETNS) {
+		slot = tb_sf_target_slot(TB_SF_KIND_NETNS, BPF_CORE_READ(task, nsproxy, net_ns, ns.inum));
+		if (slot != TB_SF_NO_SLOT)
+			return slot;
+	}
+	if (cfg->scope & TB_SF_SCOPE_MNTNS)
+		return tb_sf_target_slot(TB_SF_KIND_MNTNS, BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum));
+	return TB_SF_NO_SLOT;
 }
 
 /* tb_sf_path_matches compares a NUL-terminated path with the prefix. */
@@ -344,17 +387,17 @@ static __always_inline bool tb_sf_sockaddr_len_ok(const struct tb_sf_addr *a, lo
 }
 
 /*
- * tb_sf_roll counts a matched call and decides whether to fail it: it returns
+ * tb_sf_roll counts a matched call in slot and decides whether to fail it: it returns
  * the positive errno to inject, or 0 to let the call through.
  */
-static __always_inline __u32 tb_sf_roll(const struct tb_sf_config *cfg)
+static __always_inline __u32 tb_sf_roll(const struct tb_sf_config *cfg, __u32 slot)
 {
-	tb_sf_count(TB_SF_STAT_MATCHED);
+	tb_sf_count(slot, TB_SF_STAT_MATCHED);
 	if (cfg->prob_bp == 0)
 		return 0;
 	if (cfg->prob_bp < 10000 && bpf_get_prandom_u32() % 10000 >= cfg->prob_bp)
 		return 0;
-	tb_sf_count(TB_SF_STAT_FAILED);
+	tb_sf_count(slot, TB_SF_STAT_FAILED);
 	return cfg->err;
 }
 
@@ -374,10 +417,14 @@ static __always_inline __u32 tb_sf_roll(const struct tb_sf_config *cfg)
 static __always_inline long tb_sf_entry_verdict_sa(const char *upath, int sa_kind, const void *sa, long salen)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
+	__u32 slot;
 	struct tb_sf_addr a = {};
 	char *buf;
 
-	if (!cfg || !tb_sf_task_targeted(cfg))
+	if (!cfg)
+		return 0;
+	slot = tb_sf_task_slot(cfg);
+	if (slot == TB_SF_NO_SLOT)
 		return 0;
 	if (upath && cfg->path_len) {
 		buf = tb_sf_scratch_buf();
@@ -403,7 +450,7 @@ static __always_inline long tb_sf_entry_verdict_sa(const char *upath, int sa_kin
 		    !tb_sf_addr_matches(cfg, &a))
 			return 0;
 	}
-	return -(long)tb_sf_roll(cfg);
+	return -(long)tb_sf_roll(cfg, slot);
 }
 
 /* The verdict of a call without a socket address (sa_kind TB_SF_SA_NONE). */

@@ -208,14 +208,18 @@ static __always_inline bool tb_sf_fd_path_matches(const struct tb_sf_config *cfg
 static __always_inline long tb_sf_entry_fd_verdict(long fd)
 {
 	struct tb_sf_config *cfg = tb_sf_get_config();
+	__u32 slot;
 
-	if (!cfg || !tb_sf_task_targeted(cfg))
+	if (!cfg)
+		return 0;
+	slot = tb_sf_task_slot(cfg);
+	if (slot == TB_SF_NO_SLOT)
 		return 0;
 	if (cfg->sock_filter)
 		return 0; /* no address: a socket filter only narrows */
 	if (cfg->path_len && !tb_sf_fd_path_matches(cfg, fd))
 		return 0;
-	return -(long)tb_sf_roll(cfg);
+	return -(long)tb_sf_roll(cfg, slot);
 }
 
 #endif /* __TB_SYSFAULT_PATH_H */

@@ -3,7 +3,9 @@ package syscall
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,7 +35,7 @@ func probeCgroup(context.Context) error {
 	if _, err := CgroupV2Root(); err != nil {
 		return fmt.Errorf("%w: %v", errNotSupported, err)
 	}
-	spec, err := bpf.LoadSysfaultCgroup()
+	spec, err := cgroupSpec()
 	if err != nil {
 		return fmt.Errorf("load cgroup object spec: %w", err)
 	}
@@ -45,23 +47,20 @@ func probeCgroup(context.Context) error {
 	return nil
 }
 
-// attachCgroup links the cgroup programs of syscalls to the scope's cgroup
-// directories when the scope is exactly those, else to the cgroup v2 root
+// attachCgroup loads the cgroup programs of syscalls. When the scope is
+// exactly a set of cgroup directories, each attachment links them to its own
+// directories (cgroupLinks) and every task reaching them is a target, counted
+// in the slot of its cgroup; else they are linked once to the cgroup v2 root
 // with the target map deciding.
 func attachCgroup(st *attachState, syscalls []Syscall) error {
-	spec, err := bpf.LoadSysfaultCgroup()
+	spec, err := cgroupSpec()
 	if err != nil {
 		return fmt.Errorf("load cgroup object spec: %w", err)
 	}
-	dirs, scope := st.scope.paths, uint32(scopeAll)
+	scope := uint32(scopeAll | scopeCgroup)
 	if !st.scope.only {
-		root, err := CgroupV2Root()
-		if err != nil {
-			return err
-		}
-		dirs, scope = []string{root}, st.scope.bits
+		scope = st.scope.bits
 	}
-
 	cfgMap, err := st.configMap(spec, st.faultConfig(scope, 0, false))
 	if err != nil {
 		return err
@@ -83,47 +82,79 @@ func attachCgroup(st *attachState, syscalls []Syscall) error {
 	if err != nil {
 		return err
 	}
-	st.own(collCloser{coll})
-
-	for _, dir := range dirs {
-		if err := attachCgroupDir(st, dir, coll, spec); err != nil {
-			return err
-		}
-	}
+	cl := &cgroupLinks{coll: coll, spec: spec, notes: st.notes}
 	for _, s := range syscalls {
 		hooks := make([]string, len(s.CgroupHooks))
 		for i, h := range s.CgroupHooks {
 			hooks[i] = strings.TrimPrefix(h, "cgroup/")
 		}
-		st.served(s.Name, Cgroup, strings.Join(hooks, ","), dirs...)
+		cl.syscalls = append(cl.syscalls, cgroupServed{name: s.Name, hooks: strings.Join(hooks, ",")})
 	}
+	if st.scope.only {
+		st.ld.perDir = cl
+		return nil
+	}
+	st.own(collCloser{coll})
+	root, err := CgroupV2Root()
+	if err != nil {
+		return err
+	}
+	links, err := cl.link(root)
+	for _, l := range links {
+		st.own(l)
+	}
+	if err != nil {
+		return err
+	}
+	st.ld.served = append(st.ld.served, cl.served([]string{root})...)
 	return nil
 }
 
-// attachCgroupDir creates one bpf_link per program on dir. Only
-// BPF_LINK_CREATE is used, never the legacy PROG_ATTACH that outlives the
-// process.
-func attachCgroupDir(st *attachState, dir string, coll *ebpf.Collection, spec *ebpf.CollectionSpec) error {
+// cgroupLinks is the cgroup backend's loaded collection and what it serves.
+type cgroupLinks struct {
+	coll     *ebpf.Collection
+	spec     *ebpf.CollectionSpec
+	notes    map[string]string
+	syscalls []cgroupServed
+}
+
+// cgroupServed is one syscall of the cgroup backend and its attach points.
+type cgroupServed struct{ name, hooks string }
+
+// served describes the syscalls as linked to dirs.
+func (cl *cgroupLinks) served(dirs []string) []Served {
+	out := make([]Served, 0, len(cl.syscalls))
+	for _, s := range cl.syscalls {
+		out = append(out, Served{Syscall: s.name, Backend: Cgroup, Hook: s.hooks, Note: cl.notes[s.name], CgroupDirs: slices.Clone(dirs)})
+	}
+	return out
+}
+
+// link creates one bpf_link per program on dir and returns those it made,
+// also on error. Only BPF_LINK_CREATE is used, never the legacy PROG_ATTACH
+// that outlives the process.
+func (cl *cgroupLinks) link(dir string) ([]io.Closer, error) {
 	f, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("open cgroup %s: %w", dir, err)
+		return nil, fmt.Errorf("open cgroup %s: %w", dir, err)
 	}
 	defer f.Close()
-	names := make([]string, 0, len(coll.Programs))
-	for n := range coll.Programs {
+	names := make([]string, 0, len(cl.coll.Programs))
+	for n := range cl.coll.Programs {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	var links []io.Closer
 	for _, n := range names {
 		l, err := link.AttachRawLink(link.RawLinkOptions{
 			Target:  int(f.Fd()),
-			Program: coll.Programs[n],
-			Attach:  spec.Programs[n].AttachType,
+			Program: cl.coll.Programs[n],
+			Attach:  cl.spec.Programs[n].AttachType,
 		})
 		if err != nil {
-			return fmt.Errorf("link %s to cgroup %s: %w", n, dir, err)
+			return links, fmt.Errorf("link %s to cgroup %s: %w", n, dir, err)
 		}
-		st.own(l)
+		links = append(links, l)
 	}
-	return nil
+	return links, nil
 }

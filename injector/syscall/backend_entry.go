@@ -5,6 +5,7 @@ package syscall
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -15,6 +16,13 @@ import (
 // probeSyscall is the entry point the probes attach to for an instant: one
 // every process calls and no fault would target.
 const probeSyscall = "getpgid"
+
+// The kprobe and fmod_ret objects, parsed once; callers copy what they
+// change.
+var (
+	kprobeSpec  = sync.OnceValues(bpf.LoadSysfaultKprobe)
+	fmodRetSpec = sync.OnceValues(bpf.LoadSysfaultFmodRet)
+)
 
 // entryPrograms names the variants of one entry backend's program.
 type entryPrograms struct {
@@ -67,7 +75,7 @@ func entryVariant(s Syscall, cfg Config, p entryPrograms) string {
 // probeKprobeOverride loads the kprobe program (bpf_override_return needs
 // CONFIG_BPF_KPROBE_OVERRIDE) and attaches it to a syscall entry.
 func probeKprobeOverride(context.Context) error {
-	spec, err := bpf.LoadSysfaultKprobe()
+	spec, err := kprobeSpec()
 	if err != nil {
 		return fmt.Errorf("load kprobe object spec: %w", err)
 	}
@@ -87,7 +95,7 @@ func probeKprobeOverride(context.Context) error {
 // probeFmodRet loads the fmod_ret program against a syscall entry (needs
 // CONFIG_FUNCTION_ERROR_INJECTION and trampolines) and attaches it.
 func probeFmodRet(context.Context) error {
-	spec, err := bpf.LoadSysfaultFmodRet()
+	spec, err := fmodRetSpec()
 	if err != nil {
 		return fmt.Errorf("load fmod_ret object spec: %w", err)
 	}
@@ -111,7 +119,7 @@ func probeFmodRet(context.Context) error {
 // attachKprobe loads the needed kprobe variants once and attaches one kprobe
 // per syscall entry point.
 func attachKprobe(st *attachState, syscalls []Syscall) error {
-	spec, err := bpf.LoadSysfaultKprobe()
+	spec, err := kprobeSpec()
 	if err != nil {
 		return fmt.Errorf("load kprobe object spec: %w", err)
 	}
@@ -152,7 +160,7 @@ func attachKprobe(st *attachState, syscalls []Syscall) error {
 // attachFmodRet loads one fmod_ret program per syscall entry point (the
 // target is fixed at load time) and attaches it.
 func attachFmodRet(st *attachState, syscalls []Syscall) error {
-	spec, err := bpf.LoadSysfaultFmodRet()
+	spec, err := fmodRetSpec()
 	if err != nil {
 		return fmt.Errorf("load fmod_ret object spec: %w", err)
 	}
@@ -197,7 +205,7 @@ func loadFmodRet(spec *ebpf.CollectionSpec, name, fn string, maps map[string]*eb
 		// btf.Spec is not safe for concurrent use (probe.go).
 		kernelBTF.mu.Lock()
 		defer kernelBTF.mu.Unlock()
-		return loadTracingByID(spec, name, ebpf.AttachModifyReturn, id, maps, kernelBTF.spec)
+		return loadTracingByID(spec.Copy(), name, ebpf.AttachModifyReturn, id, maps, kernelBTF.spec)
 	}
 	coll, err := loadPrograms(spec, []string{name}, maps, func(ps *ebpf.ProgramSpec) { ps.AttachTo = fn })
 	if err != nil {

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/cilium/ebpf/link"
 	"github.com/go-logr/logr"
 
 	"github.com/temblor-dev/temblor/bpf"
 )
+
+// lsmSpec parses the LSM object once; callers copy what they change.
+var lsmSpec = sync.OnceValues(bpf.LoadSysfaultLsm)
 
 // lsmPrograms maps the LSM hooks of the syscall table to the programs of
 // sysfault_lsm.c.
@@ -45,7 +49,7 @@ func probeLSM(ctx context.Context) error {
 	case !active:
 		return fmt.Errorf("%w: \"bpf\" is not among the active LSMs (%s); boot with lsm=...,bpf", errNotSupported, list)
 	}
-	spec, err := bpf.LoadSysfaultLsm()
+	spec, err := lsmSpec()
 	if err != nil {
 		return fmt.Errorf("load LSM object spec: %w", err)
 	}
@@ -64,7 +68,7 @@ func probeLSM(ctx context.Context) error {
 // attachLSM links one program per hook the syscalls reach. file_permission
 // fails only the accesses (MAY_READ, MAY_WRITE) of the chosen syscalls.
 func attachLSM(st *attachState, syscalls []Syscall) error {
-	spec, err := bpf.LoadSysfaultLsm()
+	spec, err := lsmSpec()
 	if err != nil {
 		return fmt.Errorf("load LSM object spec: %w", err)
 	}

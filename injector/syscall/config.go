@@ -16,7 +16,9 @@ const MaxPathPrefix = 255
 const MaxPathDepth = 32
 
 // MaxTargets bounds the number of namespace inodes and cgroup ids of one
-// attachment (the size of the tb_sf_targets map).
+// attachment, and of all the attachments sharing a load (the size of the
+// tb_sf_targets map): an attachment that would not fit gets a load of its
+// own.
 const MaxTargets = 4096
 
 // Scope says which tasks a fault hits. A task is a target when its network

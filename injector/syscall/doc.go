@@ -18,6 +18,14 @@
 // [Probe] finds out once per process what the kernel allows; [Plan] picks a
 // backend per syscall and says why; [Attach] loads and links the programs.
 //
+// Attachments of an equal fault share one load: the programs are verified
+// once, and each attachment (a target) adds only its keys to the shared
+// target map, with its slot as the value, and for the cgroup backend scoped
+// by where it attaches, its links. Each counts into its own slot of the
+// counters, so [Attachment.Counters] stays per target. Up to 255
+// attachments share a load; attachments whose scopes overlap get loads of
+// their own. The last Close of a load unloads it.
+//
 // Targets are tasks whose network namespace, cgroup v2 or mount namespace is
 // in the [Scope]. Every other task pays one hash-map lookup per hook call.
 //
@@ -30,6 +38,7 @@
 // without an address (a send on a connected socket) or of another family
 // than AF_INET and AF_INET6 never matches a filter, and a hook that sees no
 // address fails nothing under one: a filter only ever narrows.
-// All links are unpinned bpf_links owned by the [Attachment]: if the process
-// dies, the kernel detaches everything.
+//
+// All links are unpinned bpf_links owned by the attachments and their
+// shared load: if the process dies, the kernel detaches everything.
 package syscall

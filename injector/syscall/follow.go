@@ -32,6 +32,7 @@ import (
 // between is missed.
 type subtreeFollower struct {
 	targets *ebpf.Map
+	slot    uint32   // the value of the keys it adds: the attachment's slot
 	file    *os.File // the inotify descriptor
 	log     logr.Logger
 
@@ -48,14 +49,15 @@ type subtreeFollower struct {
 const followEvents = unix.IN_CREATE | unix.IN_DELETE | unix.IN_DELETE_SELF | unix.IN_ONLYDIR | unix.IN_DONT_FOLLOW
 
 // followSubtrees starts following the subtrees of roots, whose ids are
-// already in targets. Close stops it.
-func followSubtrees(ctx context.Context, targets *ebpf.Map, roots []string) (*subtreeFollower, error) {
+// already in targets, adding keys with the value slot. Close stops it.
+func followSubtrees(ctx context.Context, targets *ebpf.Map, roots []string, slot uint32) (*subtreeFollower, error) {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("follow cgroup subtrees: inotify_init1: %w", err)
 	}
 	f := &subtreeFollower{
 		targets: targets,
+		slot:    slot,
 		file:    os.NewFile(uintptr(fd), "inotify"),
 		log:     logr.FromContextOrDiscard(ctx),
 		wds:     map[int32]string{},
@@ -108,7 +110,7 @@ func (f *subtreeFollower) addTree(dir string) error {
 		f.ids[path] = id
 		f.mu.Unlock()
 		if !known {
-			if err := f.targets.Put(targetKey{Kind: kindCgroup, Id: id}, uint8(1)); err != nil {
+			if err := f.targets.Put(targetKey{Kind: kindCgroup, Id: id}, f.slot); err != nil {
 				return fmt.Errorf("add target cgroup %s (id %d): %w", path, id, err)
 			}
 			f.added.Add(1)
@@ -206,8 +208,20 @@ func (f *subtreeFollower) handle(buf []byte) {
 	}
 }
 
-// Close stops following; the keys stay in the map, which the attachment
-// closes with its programs.
+// keys returns the target keys the follower holds now, for the attachment
+// to remove when it closes.
+func (f *subtreeFollower) keys() []targetKey {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]targetKey, 0, len(f.ids))
+	for _, id := range f.ids {
+		out = append(out, targetKey{Kind: kindCgroup, Id: id})
+	}
+	return out
+}
+
+// Close stops following; the keys stay in the map until the attachment
+// removes them (keys).
 func (f *subtreeFollower) Close() error {
 	err := f.file.Close()
 	<-f.done

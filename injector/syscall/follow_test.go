@@ -181,10 +181,13 @@ func targetState(t *testing.T, a *Attachment, dir string) bool {
 		}
 		cgroupIDs[dir] = id
 	}
-	var v uint8
-	err := a.shared.targets.Lookup(targetKey{Kind: kindCgroup, Id: id}, &v)
+	var slot uint32
+	err := a.load.maps.targets.Lookup(targetKey{Kind: kindCgroup, Id: id}, &slot)
 	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		t.Fatalf("look up target %s: %v", dir, err)
+	}
+	if err == nil && slot != a.slot {
+		t.Fatalf("target %s counts in slot %d, the attachment's is %d", dir, slot, a.slot)
 	}
 	return err == nil
 }

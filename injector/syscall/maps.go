@@ -3,6 +3,7 @@ package syscall
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cilium/ebpf"
 
@@ -22,6 +23,7 @@ const (
 
 	statMatched = 0
 	statFailed  = 1
+	statMax     = 2
 
 	filterPorts = 1 << 0
 	filterPeers = 1 << 1
@@ -40,7 +42,7 @@ type targetKey = bpf.SysfaultCgroupTbSfKey
 // peerKey is the key of tb_sf_peers.
 type peerKey = bpf.SysfaultCgroupTbSfPeerKey
 
-// sharedMaps are the maps every program of one attachment uses, so that
+// sharedMaps are the maps every program of one shared load uses, so that
 // targets are written once and counters add up across backends. Each backend
 // family has its own tb_sf_config.
 type sharedMaps struct {
@@ -53,10 +55,13 @@ type sharedMaps struct {
 	peersWritten bool
 }
 
+// cgroupSpec parses the cgroup object once; callers copy what they change.
+var cgroupSpec = sync.OnceValues(bpf.LoadSysfaultCgroup)
+
 // newSharedMaps creates the shared maps from the map specs of the cgroup
-// object (all objects declare them identically) and fills in the targets.
-func newSharedMaps(keys []targetKey) (_ *sharedMaps, err error) {
-	spec, err := bpf.LoadSysfaultCgroup()
+// object (all objects declare them identically).
+func newSharedMaps() (_ *sharedMaps, err error) {
+	spec, err := cgroupSpec()
 	if err != nil {
 		return nil, fmt.Errorf("load cgroup object spec: %w", err)
 	}
@@ -78,21 +83,50 @@ func newSharedMaps(keys []targetKey) (_ *sharedMaps, err error) {
 	if s.peers, err = newMap(spec, bpf.SysfaultCgroupMapTbSfPeers); err != nil {
 		return nil, err
 	}
-	present := uint8(1)
-	for _, k := range keys {
-		if err := s.targets.Put(k, present); err != nil {
-			return nil, fmt.Errorf("add target kind %d id %d: %w", k.Kind, k.Id, err)
-		}
-	}
 	return s, nil
 }
+
+// addTargets zeroes slot's counters and makes keys targets counted in it.
+func (s *sharedMaps) addTargets(slot uint32, keys []targetKey) error {
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return fmt.Errorf("count possible CPUs: %w", err)
+	}
+	zero := make([]uint64, ncpu)
+	for _, stat := range []uint32{statMatched, statFailed} {
+		if err := s.stats.Put(statIndex(slot, stat), zero); err != nil {
+			return fmt.Errorf("zero counters of slot %d: %w", slot, err)
+		}
+	}
+	for _, k := range keys {
+		if err := s.targets.Put(k, slot); err != nil {
+			return fmt.Errorf("add target kind %d id %d: %w", k.Kind, k.Id, err)
+		}
+	}
+	return nil
+}
+
+// removeTargets deletes keys from the target map; keys already gone are
+// fine.
+func (s *sharedMaps) removeTargets(keys []targetKey) error {
+	var errs []error
+	for _, k := range keys {
+		if err := s.targets.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, fmt.Errorf("remove target kind %d id %d: %w", k.Kind, k.Id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// statIndex is the index of a slot's counter in tb_sf_stats.
+func statIndex(slot, stat uint32) uint32 { return slot*statMax + stat }
 
 func newMap(spec *ebpf.CollectionSpec, name string) (*ebpf.Map, error) {
 	ms, ok := spec.Maps[name]
 	if !ok {
 		return nil, fmt.Errorf("map %s missing from object", name)
 	}
-	m, err := ebpf.NewMap(ms)
+	m, err := ebpf.NewMap(ms.Copy())
 	if err != nil {
 		return nil, fmt.Errorf("create map %s: %w", name, err)
 	}
@@ -124,11 +158,12 @@ func newConfigMap(spec *ebpf.CollectionSpec, c *config) (*ebpf.Map, error) {
 	return m, nil
 }
 
-// counters sums the per-CPU counters.
-func (s *sharedMaps) counters() (Counters, error) {
+// counters sums slot's per-CPU counters.
+func (s *sharedMaps) counters(slot uint32) (Counters, error) {
 	var c Counters
-	for idx, dst := range map[uint32]*uint64{statMatched: &c.Matched, statFailed: &c.Failed} {
+	for stat, dst := range map[uint32]*uint64{statMatched: &c.Matched, statFailed: &c.Failed} {
 		var perCPU []uint64
+		idx := statIndex(slot, stat)
 		if err := s.stats.Lookup(idx, &perCPU); err != nil {
 			return Counters{}, fmt.Errorf("read counter %d: %w", idx, err)
 		}
@@ -150,7 +185,8 @@ func (s *sharedMaps) Close() error {
 	return errors.Join(errs...)
 }
 
-// Counters are the totals of one attachment, over all CPUs and backends.
+// Counters are the totals of one attachment, over all CPUs and backends,
+// since it attached.
 type Counters struct {
 	// Matched counts calls by target tasks that reached a fault program and
 	// passed its filters, failed or not. A call that a signal interrupts and

@@ -46,7 +46,7 @@ func (s Served) Method() string {
 // served records which backend and hook serve a syscall; the note comes from
 // the plan.
 func (st *attachState) served(syscall string, b Backend, hook string, dirs ...string) {
-	st.a.served = append(st.a.served, Served{
+	st.ld.served = append(st.ld.served, Served{
 		Syscall:    syscall,
 		Backend:    b,
 		Hook:       hook,

@@ -26,7 +26,7 @@ func TestFmodRetSockProgramsLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, err := newSharedMaps(nil)
+	shared, err := newSharedMaps()
 	if err != nil {
 		t.Fatal(err)
 	}
