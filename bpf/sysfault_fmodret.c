@@ -12,11 +12,10 @@
  *
  * The attach target is set from Go (ProgramSpec.AttachTo), one load per
  * syscall. Variants (path and socket filter) and their semantics are
- * those of sysfault_kprobe.c.
+ * those of sysfault_kprobe.c; the verdict is sysfault_entry.h's, shared
+ * with it.
  */
-#include "sysfault.h"
-#include "sysfault_path.h"
-#include <bpf/bpf_tracing.h>
+#include "sysfault_entry.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
@@ -24,76 +23,19 @@ char __license[] SEC("license") = "Dual BSD/GPL";
  * ctx[0] is the wrapper's argument (the saved user registers), ctx[1] the
  * return value chosen by an earlier fmod_ret program, which wins.
  */
-SEC("fmod_ret")
-long tb_sf_fmr(unsigned long long *ctx)
-{
-	if (ctx[1])
-		return (long)ctx[1];
-	return tb_sf_entry_verdict(NULL, TB_SF_SA_NONE, NULL);
-}
+#define TB_SF_FMOD_RET(name, variant)                                                  \
+	SEC("fmod_ret")                                                                 \
+	long name(unsigned long long *ctx)                                              \
+	{                                                                               \
+		if (ctx[1])                                                             \
+			return (long)ctx[1];                                            \
+		return tb_sf_entry_variant((const struct pt_regs *)ctx[0], variant);    \
+	}
 
-SEC("fmod_ret")
-long tb_sf_fmr_path1(unsigned long long *ctx)
-{
-	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
-
-	if (ctx[1])
-		return (long)ctx[1];
-	return tb_sf_entry_verdict((const char *)PT_REGS_PARM1_CORE_SYSCALL(regs), TB_SF_SA_NONE, NULL);
-}
-
-SEC("fmod_ret")
-long tb_sf_fmr_path2(unsigned long long *ctx)
-{
-	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
-
-	if (ctx[1])
-		return (long)ctx[1];
-	return tb_sf_entry_verdict((const char *)PT_REGS_PARM2_CORE_SYSCALL(regs), TB_SF_SA_NONE, NULL);
-}
-
-/* read, write, fsync, ftruncate, ...: the file descriptor is argument 1. */
-SEC("fmod_ret")
-long tb_sf_fmr_fd1(unsigned long long *ctx)
-{
-	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
-
-	if (ctx[1])
-		return (long)ctx[1];
-	return tb_sf_entry_fd_verdict((long)(int)PT_REGS_PARM1_CORE_SYSCALL(regs));
-}
-
-/* connect, bind: the user sockaddr is argument 2. */
-SEC("fmod_ret")
-long tb_sf_fmr_sa2(unsigned long long *ctx)
-{
-	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
-
-	if (ctx[1])
-		return (long)ctx[1];
-	return tb_sf_entry_verdict_sa(NULL, TB_SF_SA_ARG, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs),
-				      (int)PT_REGS_PARM3_CORE_SYSCALL(regs));
-}
-
-/* sendto: the user sockaddr is argument 5. */
-SEC("fmod_ret")
-long tb_sf_fmr_sa5(unsigned long long *ctx)
-{
-	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
-
-	if (ctx[1])
-		return (long)ctx[1];
-	return tb_sf_entry_verdict_sa(NULL, TB_SF_SA_ARG, (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs),
-				      (int)TB_SF_PARM6_CORE_SYSCALL(regs));
-}
-
-/* sendmsg: the user sockaddr is msg_name of the msghdr in argument 2. */
-SEC("fmod_ret")
-long tb_sf_fmr_msg2(unsigned long long *ctx)
-{
-	const struct pt_regs *regs = (const struct pt_regs *)ctx[0];
-
-	if (ctx[1])
-		return (long)ctx[1];
-	return tb_sf_entry_verdict_sa(NULL, TB_SF_SA_MSG, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
-}
+TB_SF_FMOD_RET(tb_sf_fmr, TB_SF_ENTRY_PLAIN)
+TB_SF_FMOD_RET(tb_sf_fmr_path1, TB_SF_ENTRY_PATH1)
+TB_SF_FMOD_RET(tb_sf_fmr_path2, TB_SF_ENTRY_PATH2)
+TB_SF_FMOD_RET(tb_sf_fmr_fd1, TB_SF_ENTRY_FD1)
+TB_SF_FMOD_RET(tb_sf_fmr_sa2, TB_SF_ENTRY_SA2)
+TB_SF_FMOD_RET(tb_sf_fmr_sa5, TB_SF_ENTRY_SA5)
+TB_SF_FMOD_RET(tb_sf_fmr_msg2, TB_SF_ENTRY_MSG2)
