@@ -30,7 +30,9 @@ var _ = Describe("Injection latency and teardown lateness", Ordered, Label("late
 	})
 
 	It(fmt.Sprintf("injects within seconds and tears down on time, over %d runs", latencyRuns), func() {
-		var inject, late []time.Duration
+		fw := watchFaults(ns)
+		defer fw.Stop()
+		var inject, injectAPI, late []time.Duration
 		hops := make([][]time.Duration, len(latencyHops))
 		for i := range latencyRuns {
 			name := fmt.Sprintf("lat-%02d", i)
@@ -39,11 +41,15 @@ var _ = Describe("Injection latency and teardown lateness", Ordered, Label("late
   duration: 3s
   syscall: {syscalls: [connect], errno: ECONNREFUSED}
 `))
-			Eventually(func() string {
-				return jsonpath(ns, "fault", name, "{.status.phase}/{.status.conditions[?(@.type=='Injected')].status}")
-			}).WithTimeout(30*time.Second).WithPolling(50*time.Millisecond).Should(Equal("Running/True"), name)
-			inject = append(inject, time.Since(start))
-			for i, d := range timeline(ns, name, start, time.Now()) {
+			var created, running time.Time
+			Eventually(func() bool {
+				created, running = fw.times(name)
+				return !running.IsZero()
+			}).WithTimeout(30*time.Second).WithPolling(time.Millisecond).Should(BeTrue(), "%s Running with its targets injected", name)
+			Expect(created.IsZero()).To(BeFalse(), "%s seen Running before created", name)
+			inject = append(inject, running.Sub(start))
+			injectAPI = append(injectAPI, running.Sub(created))
+			for i, d := range timeline(ns, name, start, created, running) {
 				hops[i] = append(hops[i], d)
 			}
 
@@ -56,11 +62,14 @@ var _ = Describe("Injection latency and teardown lateness", Ordered, Label("late
 			late = append(late, seen.Sub(expiry))
 			mustKubectl("delete", "fault", "-n", ns, name, "--wait=false")
 		}
-		report := fmt.Sprintf("apply → Running with all targets injected: p50 %s p99 %s (n=%d)\nexpiry → Succeeded (teardown confirmed) seen after: p50 %s p99 %s (expiryTime has 1 s precision)",
-			pct(inject, 50), pct(inject, 99), len(inject), pct(late, 50), pct(late, 99))
+		report := fmt.Sprintf("kubectl apply → Running with all targets injected: p50 %s p99 %s (n=%d)\n"+
+			"created (API server) → Running with all targets injected: p50 %s p99 %s (n=%d)\n"+
+			"expiry → Succeeded (teardown confirmed) seen after: p50 %s p99 %s (expiryTime has 1 s precision)",
+			pct(inject, 50), pct(inject, 99), len(inject), pct(injectAPI, 50), pct(injectAPI, 99), len(injectAPI),
+			pct(late, 50), pct(late, 99))
 		report += "\nwhere the time goes (each hop on this machine's clock):"
 		for i, h := range latencyHops {
-			report += fmt.Sprintf("\n  %-62s p50 %8s p99 %8s", h, pct(hops[i], 50), pct(hops[i], 99))
+			report += fmt.Sprintf("\n  %-66s p50 %8s p99 %8s", h, pct(hops[i], 50), pct(hops[i], 99))
 		}
 		AddReportEntry("latency", report)
 		GinkgoWriter.Println(report)
@@ -71,18 +80,19 @@ var _ = Describe("Injection latency and teardown lateness", Ordered, Label("late
 
 // latencyHops name the steps of timeline, in order.
 var latencyHops = []string{
-	"kubectl apply → manager selected targets (status.startTime)",
+	"kubectl apply (process start, validation, request) → Fault created",
+	"created → manager selected targets (status.startTime)",
 	"targets selected → agent acted on its FaultInjection (seenTime)",
 	"agent acted → target attached (targets[].injectedTime)",
 	"attached → manager saw it (status.firstInjectedTime)",
-	"manager saw it → this test saw Running/Injected (50 ms polls)",
+	"manager saw it → a watch saw Running/Injected",
 }
 
 // timeline splits one Fault's apply → Running time into latencyHops from
 // the timestamps the manager and the agent write (microseconds, on the one
-// node's clock): start is when apply began, seen when the test saw the
-// Fault Running with its targets injected.
-func timeline(ns, name string, start, seen time.Time) []time.Duration {
+// node's clock): start is when apply began, created and running when a
+// watch first saw the Fault and saw it Running with its targets injected.
+func timeline(ns, name string, start, created, running time.Time) []time.Duration {
 	at := func(s string) time.Time {
 		GinkgoHelper()
 		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
@@ -96,11 +106,12 @@ func timeline(ns, name string, start, seen time.Time) []time.Duration {
 	Expect(parts).To(HaveLen(2), "seenTime and injectedTime of %s's FaultInjection: %q", name, fi)
 	times := []time.Time{
 		start,
+		created,
 		at(jsonpath(ns, "fault", name, "{.status.startTime}")),
 		at(parts[0]),
 		at(parts[1]),
 		at(jsonpath(ns, "fault", name, "{.status.firstInjectedTime}")),
-		seen,
+		running,
 	}
 	out := make([]time.Duration, len(latencyHops))
 	for i := range out {
