@@ -111,10 +111,18 @@ var _ = Describe("Restarts under a fault on a real node", Ordered, Label("restar
 		Expect(syscall.Kill(pause, syscall.SIGKILL)).To(Succeed())
 		// The kubelet kills the containers, creates a new sandbox (new
 		// network namespace) and starts them again.
-		Eventually(func() bool {
-			p := podProcess(ns, "sandbox", "app")
-			return p != 0 && netnsOf(p) != "" && netnsOf(p) != oldNS
-		}).WithTimeout(90 * time.Second).WithPolling(200 * time.Millisecond).Should(BeTrue())
+		Eventually(func(g Gomega) {
+			seen := map[int]string{}
+			for _, p := range podProcesses(ns, "sandbox", "app") {
+				n := netnsOf(p)
+				if n != "" && n != oldNS {
+					return
+				}
+				seen[p] = n
+			}
+			g.Expect(seen).To(BeEmpty(), "app processes of the pod (pid: netns), none in a new network namespace (old %s)", oldNS)
+			g.Expect(seen).NotTo(BeEmpty(), "no app process in the pod yet")
+		}).WithTimeout(90 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 		ok := failingSinceStart("sandbox", "Client.Timeout")
 		AddReportEntry("recreated sandbox, network fault", fmt.Sprintf("%d requests of the new sandbox succeeded before it was faulted (50/s); pod IP %s -> %s", ok, oldIP, jsonpath(ns, "pod", "sandbox", "{.status.podIP}")))
 		Expect(ok).To(BeNumerically("<=", 50), "the recreated sandbox ran unfaulted for more than a second")
@@ -132,28 +140,54 @@ func injectionField(ns, fault, path string) string {
 	return strings.TrimSpace(out)
 }
 
-// podProcess returns the PID, on the node, of the process named comm in a
-// pod's cgroup, or 0.
+// podProcess returns the PID, on the node, of a live process named comm in
+// a pod's cgroup, or 0.
 func podProcess(ns, pod, comm string) int {
+	if pids := podProcesses(ns, pod, comm); len(pids) > 0 {
+		return pids[0]
+	}
+	return 0
+}
+
+// podProcesses returns the PIDs, on the node, of the live processes named
+// comm in a pod's cgroup. Zombies are left out: a killed container's process
+// can linger unreaped for a while, still in the pod's cgroup but with no
+// namespaces left to read.
+func podProcesses(ns, pod, comm string) []int {
 	uid := jsonpath(ns, "pod", pod, "{.metadata.uid}")
 	if uid == "" {
-		return 0
+		return nil
 	}
 	systemdUID := strings.ReplaceAll(uid, "-", "_")
 	ents, _ := os.ReadDir("/proc")
+	var pids []int
 	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
 			continue
 		}
 		cg, _ := os.ReadFile("/proc/" + e.Name() + "/cgroup")
 		c, _ := os.ReadFile("/proc/" + e.Name() + "/comm")
 		if (strings.Contains(string(cg), "pod"+uid) || strings.Contains(string(cg), "pod"+systemdUID)) &&
-			strings.TrimSpace(string(c)) == comm {
-			pid, _ := strconv.Atoi(e.Name())
-			return pid
+			strings.TrimSpace(string(c)) == comm && !zombie(pid) {
+			pids = append(pids, pid)
 		}
 	}
-	return 0
+	return pids
+}
+
+// zombie reports whether pid has exited (state Z or X) or is gone.
+func zombie(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the parenthesised comm, which may hold spaces.
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 || i+2 >= len(stat) {
+		return true
+	}
+	return stat[i+2] == 'Z' || stat[i+2] == 'X'
 }
 
 // netnsOf returns the network namespace link of pid, or "".
