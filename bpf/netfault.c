@@ -2,11 +2,26 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 
 /*
- * Network faults: drop or corrupt the packets of one pod's interfaces that
+ * Network faults: drop or corrupt the packets of pods' interfaces that
  * match a filter. One object serves every configuration: the Go side writes
- * entry 0 of tb_net_cfg and the peer tries, then attaches tb_tc_ingress and
- * tb_tc_egress (tcx or cls_bpf direct-action) and, for ingress drops,
- * tb_xdp_ingress.
+ * entry 0 of tb_net_cfg and the peer tries once per loaded copy, and every
+ * target (pod network namespace) with that configuration shares the copy.
+ *
+ * A target is a slot: its counters are entry `slot` of tb_net_cnt (Go raises
+ * max_entries to the copy's slot capacity before loading). What is attached
+ * to a target's interfaces (tcx, cls_bpf direct-action or XDP) is a stub of
+ * a few instructions built in Go (bpf/netfault_stub.go) that records the
+ * slot and tail-calls tb_tc_ingress or tb_tc_egress through tb_tc_progs, or
+ * tb_xdp_ingress through tb_xdp_progs:
+ *
+ *  - tc: the slot travels in skb->cb[0], the scratch space tc programs own
+ *    for the duration of their run (a tail call keeps the skb).
+ *  - XDP has no cb: the stub writes the slot into this CPU's entry of
+ *    tb_net_slot. An XDP program runs to completion on one CPU, tail calls
+ *    included, so nothing else can write that entry in between.
+ *
+ * Run directly (BPF_PROG_TEST_RUN, with cb and tb_net_slot zero), the
+ * programs serve slot 0.
  */
 
 #include "uapi.h"
@@ -31,6 +46,32 @@ struct {
 	__type(key, __u32);
 	__type(value, struct net_cnt);
 } tb_net_cnt SEC(".maps");
+
+/* XDP's slot hand-over from stub to main program; see the top of the file. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tb_net_slot SEC(".maps");
+
+/* The stubs' tail-call targets, filled from Go at the indices the stubs use
+ * (bpf/netfault_stub.go): tb_tc_ingress and tb_tc_egress in tb_tc_progs,
+ * tb_xdp_ingress in tb_xdp_progs (a prog array holds one program type). No
+ * program in this file uses them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} tb_tc_progs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tb_xdp_progs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -130,9 +171,10 @@ static __always_inline int roll(const struct net_cfg *cfg)
 
 static __always_inline int tc_fault(struct __sk_buff *skb, int egress)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, slot = skb->cb[TB_CB_SLOT];
 	struct net_cfg *cfg = bpf_map_lookup_elem(&tb_net_cfg, &zero);
-	struct net_cnt *cnt = bpf_map_lookup_elem(&tb_net_cnt, &zero);
+	/* A slot outside the map finds no counters: the packet passes. */
+	struct net_cnt *cnt = bpf_map_lookup_elem(&tb_net_cnt, &slot);
 	struct pkt p = {};
 
 	if (!cfg || !cnt)
@@ -183,11 +225,15 @@ SEC("xdp")
 int tb_xdp_ingress(struct xdp_md *ctx)
 {
 	__u32 zero = 0;
+	__u32 *slot = bpf_map_lookup_elem(&tb_net_slot, &zero);
 	struct net_cfg *cfg = bpf_map_lookup_elem(&tb_net_cfg, &zero);
-	struct net_cnt *cnt = bpf_map_lookup_elem(&tb_net_cnt, &zero);
+	struct net_cnt *cnt;
 	struct pkt p = {};
 
-	if (!cfg || !cnt)
+	if (!slot || !cfg)
+		return XDP_PASS;
+	cnt = bpf_map_lookup_elem(&tb_net_cnt, slot);
+	if (!cnt)
 		return XDP_PASS;
 	cnt->seen++;
 	if (parse_pkt((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p))

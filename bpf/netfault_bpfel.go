@@ -99,8 +99,11 @@ const (
 const (
 	NetfaultMapTbNetCfg      = "tb_net_cfg"
 	NetfaultMapTbNetCnt      = "tb_net_cnt"
+	NetfaultMapTbNetSlot     = "tb_net_slot"
 	NetfaultMapTbPeer4       = "tb_peer4"
 	NetfaultMapTbPeer6       = "tb_peer6"
+	NetfaultMapTbTcProgs     = "tb_tc_progs"
+	NetfaultMapTbXdpProgs    = "tb_xdp_progs"
 	NetfaultProgTbTcEgress   = "tb_tc_egress"
 	NetfaultProgTbTcIngress  = "tb_tc_ingress"
 	NetfaultProgTbXdpIngress = "tb_xdp_ingress"
@@ -157,10 +160,13 @@ type NetfaultProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type NetfaultMapSpecs struct {
-	TbNetCfg *ebpf.MapSpec `ebpf:"tb_net_cfg"`
-	TbNetCnt *ebpf.MapSpec `ebpf:"tb_net_cnt"`
-	TbPeer4  *ebpf.MapSpec `ebpf:"tb_peer4"`
-	TbPeer6  *ebpf.MapSpec `ebpf:"tb_peer6"`
+	TbNetCfg   *ebpf.MapSpec `ebpf:"tb_net_cfg"`
+	TbNetCnt   *ebpf.MapSpec `ebpf:"tb_net_cnt"`
+	TbNetSlot  *ebpf.MapSpec `ebpf:"tb_net_slot"`
+	TbPeer4    *ebpf.MapSpec `ebpf:"tb_peer4"`
+	TbPeer6    *ebpf.MapSpec `ebpf:"tb_peer6"`
+	TbTcProgs  *ebpf.MapSpec `ebpf:"tb_tc_progs"`
+	TbXdpProgs *ebpf.MapSpec `ebpf:"tb_xdp_progs"`
 }
 
 // NetfaultVariableSpecs contains global variables before they are loaded into the kernel.
@@ -189,18 +195,24 @@ func (o *NetfaultObjects) Close() error {
 //
 // It can be passed to LoadNetfaultObjects or ebpf.CollectionSpec.LoadAndAssign.
 type NetfaultMaps struct {
-	TbNetCfg *ebpf.Map `ebpf:"tb_net_cfg"`
-	TbNetCnt *ebpf.Map `ebpf:"tb_net_cnt"`
-	TbPeer4  *ebpf.Map `ebpf:"tb_peer4"`
-	TbPeer6  *ebpf.Map `ebpf:"tb_peer6"`
+	TbNetCfg   *ebpf.Map `ebpf:"tb_net_cfg"`
+	TbNetCnt   *ebpf.Map `ebpf:"tb_net_cnt"`
+	TbNetSlot  *ebpf.Map `ebpf:"tb_net_slot"`
+	TbPeer4    *ebpf.Map `ebpf:"tb_peer4"`
+	TbPeer6    *ebpf.Map `ebpf:"tb_peer6"`
+	TbTcProgs  *ebpf.Map `ebpf:"tb_tc_progs"`
+	TbXdpProgs *ebpf.Map `ebpf:"tb_xdp_progs"`
 }
 
 func (m *NetfaultMaps) Close() error {
 	return _NetfaultClose(
 		m.TbNetCfg,
 		m.TbNetCnt,
+		m.TbNetSlot,
 		m.TbPeer4,
 		m.TbPeer6,
+		m.TbTcProgs,
+		m.TbXdpProgs,
 	)
 }
 

@@ -14,6 +14,10 @@
 /* Probability is in basis points: 10000 means every matching packet. */
 #define TB_PROB_ONE 10000
 
+/* Index of skb->cb[] that carries a target's slot from stub to tc program
+ * (bpf/netfault_stub.go writes it at the same offset). */
+#define TB_CB_SLOT 0
+
 enum tb_action {
 	TB_ACTION_NONE = 0, /* count only */
 	TB_ACTION_DROP = 1,
@@ -65,7 +69,7 @@ struct net_cfg {
 	struct port_range ports[TB_MAX_RANGES];
 };
 
-/* Per-CPU counters: entry 0 of tb_net_cnt. */
+/* Per-CPU counters of one target: entry `slot` of tb_net_cnt. */
 struct net_cnt {
 	__u64 seen;
 	__u64 matched;
