@@ -38,8 +38,8 @@ const (
 	// tcActUnspec is TC_ACT_UNSPEC (tcx: TCX_NEXT), returned when the tail
 	// call fails: the packet goes on untouched.
 	tcActUnspec = -1
-	// xdpPass is XDP_PASS, likewise.
-	xdpPass = 2
+	// xdpActPass is XDP_PASS, likewise.
+	xdpActPass = 2
 	// stubLicense is the license of netfault.c, which the stubs share.
 	stubLicense = "Dual BSD/GPL"
 )
@@ -105,7 +105,7 @@ func NetfaultXDPStub(slot uint32, scratch, progs *ebpf.Map) (*ebpf.ProgramSpec, 
 			progsPtr,
 			asm.Mov.Imm32(asm.R3, NetfaultTailXDPIngress),
 			asm.FnTailCall.Call(),
-			asm.Mov.Imm(asm.R0, xdpPass).WithSymbol("pass"),
+			asm.Mov.Imm(asm.R0, xdpActPass).WithSymbol("pass"),
 			asm.Return(),
 		},
 	}, nil

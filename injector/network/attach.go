@@ -13,13 +13,18 @@ import (
 	"github.com/temblor-dev/temblor/injector/netns"
 )
 
-// Attachment is one Config attached in one network namespace. It owns the
-// loaded programs and maps, every link and every legacy filter; Close
-// removes them in reverse order.
+// Attachment is one Config attached in one network namespace (a target).
+// The main programs and maps are shared with every other target whose
+// Config loads the same (see pool.go); the Attachment owns a slot in that
+// shared load (its counters), its stub programs, every link and every
+// legacy filter. Close removes them in reverse order.
 type Attachment struct {
 	mu     sync.Mutex
 	closed bool
-	objs   *bpf.NetfaultObjects
+	pool   *pool
+	load   *sharedLoad
+	slot   uint32
+	stubs  stubs
 	nl     *netlink.Handle // bound to the target namespace
 	hooks  []hook
 }
@@ -36,23 +41,25 @@ type Counters struct {
 	Corrupted uint64
 }
 
-// Attach loads the netfault programs configured by cfg and attaches them to
-// the interfaces of the network namespace at nsPath. On any error, whatever
-// was attached is removed again before returning.
+// Attach attaches the netfault programs configured by cfg to the interfaces
+// of the network namespace at nsPath. The programs are loaded once for all
+// targets with an equal configuration; each target loads and attaches only
+// stubs that tail-call them. On any error, whatever was attached is removed
+// again before returning.
 func Attach(ctx context.Context, nsPath string, cfg Config) (*Attachment, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid network fault: %w", err)
 	}
-	objs, err := loadObjects(cfg)
+	load, slot, err := sharedPool.acquire(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	a := &Attachment{objs: objs}
+	a := &Attachment{pool: sharedPool, load: load, slot: slot}
 	err = netns.Do(nsPath, func() error { return a.attachAll(ctx, cfg) })
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("attach network fault in %s: %w", nsPath, err), a.Close())
 	}
-	logr.FromContextOrDiscard(ctx).Info("Attached network fault", "netns", nsPath, "hooks", a.Describe())
+	logr.FromContextOrDiscard(ctx).Info("Attached network fault", "netns", nsPath, "hooks", a.Describe(), "slot", slot)
 	return a, nil
 }
 
@@ -94,15 +101,19 @@ func (a *Attachment) attachOne(ctx context.Context, cfg Config, l netlink.Link, 
 	log := logr.FromContextOrDiscard(ctx)
 	name, index := l.Attrs().Name, l.Attrs().Index
 	if dir == Ingress && cfg.Action == ActionDrop && cfg.XDP != XDPDisabled {
-		h, err := attachXDP(name, index, cfg.XDP, a.objs.TbXdpIngress)
+		prog, err := a.stubs.xdpIngress(a.load, a.slot)
+		if err != nil {
+			return nil, err
+		}
+		h, err := attachXDP(name, index, cfg.XDP, prog)
 		if err == nil || cfg.XDP != XDPAuto {
 			return h, err
 		}
 		log.Info("XDP unavailable, dropping at tc ingress instead", "interface", name, "error", err.Error())
 	}
-	prog, progName := a.objs.TbTcEgress, bpf.NetfaultProgTbTcEgress
-	if dir == Ingress {
-		prog, progName = a.objs.TbTcIngress, bpf.NetfaultProgTbTcIngress
+	prog, progName, err := a.stubs.tc(a.load, a.slot, dir)
+	if err != nil {
+		return nil, err
 	}
 	if useTCX {
 		h, err := attachTCX(name, index, dir, prog)
@@ -148,7 +159,7 @@ func (a *Attachment) Describe() []string {
 // Methods is Describe, under the name the node agent reports in status.
 func (a *Attachment) Methods() []string { return a.Describe() }
 
-// Counters returns the packet counters summed over CPUs.
+// Counters returns this target's packet counters summed over CPUs.
 func (a *Attachment) Counters() (Counters, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -156,8 +167,8 @@ func (a *Attachment) Counters() (Counters, error) {
 		return Counters{}, errors.New("read counters: attachment closed")
 	}
 	var per []bpf.NetfaultNetCnt
-	if err := a.objs.TbNetCnt.Lookup(uint32(0), &per); err != nil {
-		return Counters{}, fmt.Errorf("read counters: %w", err)
+	if err := a.load.objs.TbNetCnt.Lookup(a.slot, &per); err != nil {
+		return Counters{}, fmt.Errorf("read counters of slot %d: %w", a.slot, err)
 	}
 	var c Counters
 	for _, p := range per {
@@ -169,8 +180,9 @@ func (a *Attachment) Counters() (Counters, error) {
 	return c, nil
 }
 
-// Close detaches everything in reverse order and unloads the programs. It
-// tries every step and returns all errors; calling it again does nothing.
+// Close detaches everything in reverse order, unloads the stubs and releases
+// the slot; the last Attachment of a shared load unloads the main programs.
+// It tries every step and returns all errors; calling it again does nothing.
 func (a *Attachment) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -188,8 +200,11 @@ func (a *Attachment) Close() error {
 	if a.nl != nil {
 		a.nl.Close()
 	}
-	if err := a.objs.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("unload netfault programs: %w", err))
+	if err := a.stubs.close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := a.pool.release(a.load, a.slot); err != nil {
+		errs = append(errs, fmt.Errorf("release slot %d: %w", a.slot, err))
 	}
 	return errors.Join(errs...)
 }

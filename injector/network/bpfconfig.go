@@ -1,6 +1,7 @@
 package network
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -70,21 +71,24 @@ func portRanges(rs []PortRange) (out [MaxPortRanges]bpf.NetfaultPortRange, n uin
 	return out, uint8(len(rs))
 }
 
-// loadObjects loads the netfault object and writes cfg into its maps.
-func loadObjects(c Config) (*bpf.NetfaultObjects, error) {
+// loadShared loads the main netfault programs that Config c needs, with
+// counters for slots targets, writes c into the maps and puts the programs
+// into the prog arrays the stubs tail-call through.
+func loadShared(c Config, slots int) (*bpf.NetfaultObjects, error) {
 	spec, err := netfaultSpec()
 	if err != nil {
 		return nil, fmt.Errorf("load netfault object spec: %w", err)
 	}
 	// Load, and have the verifier check, only the programs this Config
 	// attaches: an egress drop needs neither the ingress tc nor the XDP
-	// program. The verifier is most of an attach's CPU.
+	// program. The verifier is most of a load's CPU.
 	cs := spec.Copy()
 	for name := range cs.Programs {
 		if !slices.Contains(neededPrograms(c), name) {
 			delete(cs.Programs, name)
 		}
 	}
+	cs.Maps[bpf.NetfaultMapTbNetCnt].MaxEntries = uint32(slots)
 	coll, err := ebpf.NewCollection(cs)
 	if err != nil {
 		return nil, fmt.Errorf("load netfault programs: %w", err)
@@ -98,10 +102,60 @@ func loadObjects(c Config) (*bpf.NetfaultObjects, error) {
 	objs.TbTcIngress = coll.DetachProgram(bpf.NetfaultProgTbTcIngress)
 	objs.TbXdpIngress = coll.DetachProgram(bpf.NetfaultProgTbXdpIngress)
 	if err := writeConfig(&objs, c); err != nil {
-		objs.Close()
-		return nil, err
+		return nil, errors.Join(err, objs.Close())
+	}
+	if err := fillProgArrays(&objs); err != nil {
+		return nil, errors.Join(err, unloadShared(&objs))
 	}
 	return &objs, nil
+}
+
+// tailCall is where a main program goes in the prog arrays.
+type tailCall struct {
+	progs *ebpf.Map
+	index uint32
+	prog  *ebpf.Program // nil if not loaded
+}
+
+// tailCalls lists where each main program goes in the prog arrays.
+func tailCalls(objs *bpf.NetfaultObjects) []tailCall {
+	return []tailCall{
+		{objs.TbTcProgs, bpf.NetfaultTailTCIngress, objs.TbTcIngress},
+		{objs.TbTcProgs, bpf.NetfaultTailTCEgress, objs.TbTcEgress},
+		{objs.TbXdpProgs, bpf.NetfaultTailXDPIngress, objs.TbXdpIngress},
+	}
+}
+
+// fillProgArrays puts each loaded main program at its stubs' index.
+func fillProgArrays(objs *bpf.NetfaultObjects) error {
+	for _, t := range tailCalls(objs) {
+		if t.prog == nil {
+			continue
+		}
+		if err := t.progs.Put(t.index, t.prog); err != nil {
+			return fmt.Errorf("put %s into prog array: %w", t.prog, err)
+		}
+	}
+	return nil
+}
+
+// unloadShared empties the prog arrays (so the programs go now, not when the
+// kernel clears the arrays after their last descriptor closes) and closes
+// every program and map.
+func unloadShared(objs *bpf.NetfaultObjects) error {
+	var errs []error
+	for _, t := range tailCalls(objs) {
+		if t.prog == nil {
+			continue
+		}
+		if err := t.progs.Delete(t.index); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, fmt.Errorf("remove %s from prog array: %w", t.prog, err))
+		}
+	}
+	if err := objs.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("unload netfault programs: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
 // netfaultSpec parses the embedded object once.
