@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/temblor-dev/temblor/bpf"
 	"github.com/temblor-dev/temblor/internal/testutil"
 )
 
@@ -111,7 +112,10 @@ func TestAttachUnwindsOnError(t *testing.T) {
 
 // TestSIGKILL attaches from a helper process, kills it with SIGKILL and
 // checks what the kernel cleaned up: everything for tcx and XDP links; for
-// netlink tc the filters stay (no link semantics) until CleanupLegacy.
+// netlink tc the filters and their stubs stay (no link semantics) until
+// CleanupLegacy, but the fault ends with the process all the same: the
+// kernel empties a prog array when its last descriptor closes, so the
+// stubs' tail calls fail and every packet passes.
 func TestSIGKILL(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.LeakCheckEventually(t)
@@ -162,10 +166,12 @@ func TestSIGKILL(t *testing.T) {
 			cmd.Wait()
 
 			if method == "netlink-tc" {
-				if !blocked(t, p) {
-					t.Error("legacy filters vanished with the process: expected them to stay")
+				if !eventuallyFlows(t, p) {
+					t.Error("traffic still blocked after SIGKILL: the stubs' prog array should be empty")
 				}
-				logBPF(t, "after SIGKILL, before CleanupLegacy")
+				if !hasStub(logBPF(t, "after SIGKILL, before CleanupLegacy")) {
+					t.Error("legacy filters vanished with the process: expected them (and their stubs) to stay")
+				}
 				if err := CleanupLegacy(context.Background(), p.A); err != nil {
 					t.Fatalf("cleanup: %v", err)
 				}
@@ -181,4 +187,28 @@ func TestSIGKILL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// eventuallyFlows waits up to the kernel's release grace for traffic to
+// flow both ways (the kernel empties a prog array from a workqueue).
+func eventuallyFlows(t *testing.T, p *testutil.VethPair) bool {
+	t.Helper()
+	deadline := time.Now().Add(testutil.ReleaseGrace)
+	for !flows(t, p) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
+}
+
+// hasStub reports whether objs holds a tc stub program.
+func hasStub(objs []testutil.BPFObject) bool {
+	for _, o := range objs {
+		if o.Kind == "prog" && (o.Name == bpf.NetfaultStubTCEgress || o.Name == bpf.NetfaultStubTCIngress) {
+			return true
+		}
+	}
+	return false
 }
