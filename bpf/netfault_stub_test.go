@@ -45,18 +45,24 @@ func loadShared(tb testing.TB) *NetfaultObjects {
 	return &objs
 }
 
-// loadStub loads spec (from NetfaultTCStub or NetfaultXDPStub) for the test.
-func loadStub(tb testing.TB, spec *ebpf.ProgramSpec, err error) *ebpf.Program {
-	tb.Helper()
-	if err != nil {
-		tb.Fatal(err)
+// stubLoad loads the spec NetfaultTCStub or NetfaultXDPStub returns.
+type stubLoad func(*ebpf.ProgramSpec, error) *ebpf.Program
+
+// stubLoader returns a function that loads the spec NetfaultTCStub or
+// NetfaultXDPStub returns, for the test's lifetime.
+func stubLoader(tb testing.TB) stubLoad {
+	return func(spec *ebpf.ProgramSpec, err error) *ebpf.Program {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		p, err := ebpf.NewProgram(spec)
+		if err != nil {
+			tb.Fatalf("load stub %s: %+v", spec.Name, err)
+		}
+		tb.Cleanup(func() { p.Close() })
+		return p
 	}
-	p, err := ebpf.NewProgram(spec)
-	if err != nil {
-		tb.Fatalf("load stub %s: %+v", spec.Name, err)
-	}
-	tb.Cleanup(func() { p.Close() })
-	return p
 }
 
 // slotCounters sums the counters of one slot over CPUs.
@@ -85,26 +91,27 @@ func TestNetfaultStubs(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		slot uint32
-		load func(slot uint32) *ebpf.Program
+		load func(loadStub stubLoad, slot uint32) *ebpf.Program
 		drop uint32
 		pass uint32
 	}{
-		{"tc egress", 2, func(s uint32) *ebpf.Program {
-			return loadStub(t, NetfaultTCStub(NetfaultStubTCEgress, s, objs.TbTcProgs, NetfaultTailTCEgress))
+		{"tc egress", 2, func(loadStub stubLoad, s uint32) *ebpf.Program {
+			return loadStub(NetfaultTCStub(NetfaultStubTCEgress, s, objs.TbTcProgs, NetfaultTailTCEgress))
 		}, tcShot, tcNext},
-		{"tc ingress", 1, func(s uint32) *ebpf.Program {
-			return loadStub(t, NetfaultTCStub(NetfaultStubTCIngress, s, objs.TbTcProgs, NetfaultTailTCIngress))
+		{"tc ingress", 1, func(loadStub stubLoad, s uint32) *ebpf.Program {
+			return loadStub(NetfaultTCStub(NetfaultStubTCIngress, s, objs.TbTcProgs, NetfaultTailTCIngress))
 		}, tcShot, tcNext},
-		{"xdp", 3, func(s uint32) *ebpf.Program {
-			return loadStub(t, NetfaultXDPStub(s, objs.TbNetSlot, objs.TbXdpProgs))
+		{"xdp", 3, func(loadStub stubLoad, s uint32) *ebpf.Program {
+			return loadStub(NetfaultXDPStub(s, objs.TbNetSlot, objs.TbXdpProgs))
 		}, xdpDrop, xdpPass},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			loadStub := stubLoader(t)
 			var before [stubSlots]NetfaultNetCnt
 			for s := range uint32(stubSlots) {
 				before[s] = slotCounters(t, objs, s)
 			}
-			if got, _ := run(t, tc.load(tc.slot), frame); got != tc.drop {
+			if got, _ := run(t, tc.load(loadStub, tc.slot), frame); got != tc.drop {
 				t.Errorf("slot %d: verdict %d, want %d (drop)", tc.slot, got, tc.drop)
 			}
 			for s := range uint32(stubSlots) {
@@ -116,15 +123,16 @@ func TestNetfaultStubs(t *testing.T) {
 					t.Errorf("slot %d counters %+v -> %+v, want one more drop only in slot %d", s, before[s], after, tc.slot)
 				}
 			}
-			if got, _ := run(t, tc.load(stubSlots+5), frame); got != tc.pass {
+			if got, _ := run(t, tc.load(loadStub, stubSlots+5), frame); got != tc.pass {
 				t.Errorf("slot outside the map: verdict %d, want %d (pass)", got, tc.pass)
 			}
 		})
 	}
 
 	t.Run("empty prog array", func(t *testing.T) {
-		eg := loadStub(t, NetfaultTCStub(NetfaultStubTCEgress, 0, objs.TbTcProgs, NetfaultTailTCEgress))
-		xdp := loadStub(t, NetfaultXDPStub(0, objs.TbNetSlot, objs.TbXdpProgs))
+		loadStub := stubLoader(t)
+		eg := loadStub(NetfaultTCStub(NetfaultStubTCEgress, 0, objs.TbTcProgs, NetfaultTailTCEgress))
+		xdp := loadStub(NetfaultXDPStub(0, objs.TbNetSlot, objs.TbXdpProgs))
 		for _, e := range []struct {
 			m     *ebpf.Map
 			index uint32
