@@ -31,12 +31,15 @@ var _ = Describe("Legacy netlink tc filters", Ordered, Label("network", "restart
 		Expect(strings.Join(methods, " ")).NotTo(ContainSubstring("tcx"))
 		Expect(received(tx, rx, 5)).To(BeZero())
 
-		By("SIGKILLing the agent: cls_bpf filters have no owner and stay")
+		By("SIGKILLing the agent: cls_bpf filters have no owner and stay, but the fault ends with the agent")
 		Expect(child.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		child.Wait()
 		time.Sleep(200 * time.Millisecond)
 		Expect(temblorBPF()).NotTo(BeEmpty())
-		Expect(received(tx, rx, 5)).To(BeZero())
+		// The filters hold stubs that tail-call the shared programs through a
+		// prog array the kernel empties once the agent's descriptors are gone:
+		// every packet passes, as with tcx and XDP links.
+		Eventually(func() int { return received(tx, rx, 5) }).WithTimeout(5 * time.Second).Should(Equal(5))
 
 		By("deleting the fault while no agent runs, then starting one: it sweeps the leftovers and releases the finalizer")
 		Expect(k8sClient.Delete(ctx, fi)).To(Succeed())
