@@ -10,9 +10,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// TrimPod is a cache transform that keeps only what target selection reads
-// from a Pod: identity, labels, deletion, node, container names, phase and container IDs. With
-// it the manager's pod cache stays small on clusters with many pods.
+// TrimPod is a cache transform that keeps only what the manager reads from a
+// Pod: identity, labels, deletion, node, container names, phase and
+// container IDs (target selection), and the Ready condition's status (pods
+// abort checks). With it the manager's pod cache stays small on clusters
+// with many pods.
 func TrimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -39,6 +41,11 @@ func TrimPod(obj any) (any, error) {
 	for _, cs := range pod.Status.ContainerStatuses {
 		trimmed.Status.ContainerStatuses = append(trimmed.Status.ContainerStatuses,
 			corev1.ContainerStatus{Name: cs.Name, ContainerID: cs.ContainerID})
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			trimmed.Status.Conditions = []corev1.PodCondition{{Type: c.Type, Status: c.Status}}
+		}
 	}
 	for _, cs := range pod.Status.InitContainerStatuses {
 		trimmed.Status.InitContainerStatuses = append(trimmed.Status.InitContainerStatuses,

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -50,6 +51,14 @@ type FaultReconciler struct {
 	MaxTargets int
 	// MaxConcurrentReconciles bounds parallel reconciles.
 	MaxConcurrentReconciles int
+	// AbortCheckURLPrefixes are the URLs, beyond services of a Fault's own
+	// namespace, that its HTTP abort conditions may call: a URL matches a
+	// prefix with the same scheme and host (and port, when the prefix has
+	// one) and a path that starts with the prefix's.
+	AbortCheckURLPrefixes []string
+	// HTTPClient runs the HTTP abort checks; nil means one that follows no
+	// redirect and uses no proxy.
+	HTTPClient *http.Client
 }
 
 // +kubebuilder:rbac:groups=chaos.temblor.dev,resources=faults,verbs=get;list;watch;update;patch
@@ -117,6 +126,8 @@ func (r *FaultReconciler) patchStatus(ctx context.Context, base, fault *chaosv1.
 func (r *FaultReconciler) reconcileNormal(ctx context.Context, fault *chaosv1.Fault) (ctrl.Result, error) {
 	fault.Status.Action = fault.Spec.FaultAction.Summary()
 	switch fault.Status.Phase {
+	case chaosv1.FaultAborted:
+		return r.finishAbort(ctx, fault)
 	case chaosv1.FaultSucceeded, chaosv1.FaultFailed:
 		_, err := r.deleteInjections(ctx, fault)
 		return ctrl.Result{}, err

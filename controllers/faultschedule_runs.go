@@ -23,7 +23,7 @@ type scheduledFault struct {
 
 // finished reports whether the Fault has ended.
 func (f scheduledFault) finished() bool {
-	return f.fault.Status.Phase == chaosv1.FaultSucceeded || f.fault.Status.Phase == chaosv1.FaultFailed
+	return f.fault.Status.Phase.Finished()
 }
 
 // active reports whether the run still counts against concurrencyPolicy.
@@ -157,8 +157,11 @@ func runOf(f *chaosv1.Fault, at time.Time) chaosv1.ScheduleRun {
 		run.Outcome = chaosv1.RunSucceeded
 	case chaosv1.FaultFailed:
 		run.Outcome = chaosv1.RunFailed
+	case chaosv1.FaultAborted:
+		run.Outcome = chaosv1.RunAborted
 	}
-	if by, ok := f.Annotations[chaosv1.AnnotationReplacedBy]; ok && run.Outcome != chaosv1.RunSucceeded && run.Outcome != chaosv1.RunFailed {
+	ended := f.Status.Phase.Finished()
+	if by, ok := f.Annotations[chaosv1.AnnotationReplacedBy]; ok && !ended {
 		run.Outcome, run.Reason = chaosv1.RunReplaced, chaosv1.ReasonRunReplaced
 		run.Message = truncate("deleted by concurrencyPolicy Replace to start run "+by, 1000)
 		if f.DeletionTimestamp != nil {
@@ -166,7 +169,7 @@ func runOf(f *chaosv1.Fault, at time.Time) chaosv1.ScheduleRun {
 		}
 		return run
 	}
-	if run.Outcome != chaosv1.RunSucceeded && run.Outcome != chaosv1.RunFailed {
+	if !ended {
 		return run
 	}
 	final := meta.FindStatusCondition(f.Status.Conditions, chaosv1.ConditionCompleted)
@@ -202,6 +205,9 @@ func (r *FaultScheduleReconciler) prune(ctx context.Context, s *chaosv1.FaultSch
 			continue
 		}
 		phase := f.fault.Status.Phase
+		if phase == chaosv1.FaultAborted {
+			phase = chaosv1.FaultFailed // one history limit for the runs that did not succeed
+		}
 		if seen[phase]++; seen[phase] <= keep[phase] {
 			continue
 		}

@@ -114,6 +114,10 @@ func (r *FaultReconciler) run(ctx context.Context, fault *chaosv1.Fault) (ctrl.R
 		r.Recorder.Eventf(fault, nil, corev1.EventTypeWarning, chaosv1.ReasonInvalidSpec, "Inject", "Stopped fault: %s", why)
 		return ctrl.Result{}, reconcile.TerminalError(errors.New(why))
 	}
+	fired, nextCheck := r.evaluateAborts(ctx, fault, now)
+	if fired != nil {
+		return r.abort(ctx, fault, fired, now)
+	}
 	conflicts, err := r.ensureInjections(ctx, fault)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -125,7 +129,11 @@ func (r *FaultReconciler) run(ctx context.Context, fault *chaosv1.Fault) (ctrl.R
 	}
 	r.reportConflicts(fault, conflicts, alreadyReported)
 	fault.Status.TimeLeft = formatTimeLeft(left)
-	return ctrl.Result{RequeueAfter: min(left, r.StatusRefresh)}, nil
+	requeue := min(left, r.StatusRefresh)
+	if nextCheck > 0 {
+		requeue = min(requeue, nextCheck)
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
 // expire removes the FaultInjections and, once the agents confirmed

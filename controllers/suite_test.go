@@ -85,6 +85,8 @@ var _ = BeforeSuite(func() {
 		TeardownTimeout:     time.Hour,
 		Rand:                rand.New(rand.NewPCG(1, 2)),
 		MaxTargets:          suiteMaxTargets,
+		// The abort specs call httptest servers on the loopback address.
+		AbortCheckURLPrefixes: []string{"http://127.0.0.1"},
 	}).SetupWithManager(mgr)).To(Succeed())
 
 	var ctx context.Context

@@ -52,6 +52,12 @@ const (
 	// ReasonNeverInjected: the fault expired and was removed, but no agent
 	// ever reported a target injected: nothing was tested.
 	ReasonNeverInjected = "NeverInjected"
+	// ReasonAborted: an abort condition failed past its threshold; the
+	// fault was torn down before its expiry.
+	ReasonAborted = "Aborted"
+	// ReasonAbortCheckFailed: an abort condition's evaluation failed (or
+	// could not be made), below its threshold so far.
+	ReasonAbortCheckFailed = "AbortCheckFailed"
 	// ReasonTearingDown: waiting for the agents to confirm teardown.
 	ReasonTearingDown = "TearingDown"
 	// ReasonAPIServerUnreachable: the agent withdrew the fault on its own.

@@ -176,6 +176,14 @@ type FaultSpec struct {
 	// +optional
 	DryRun bool `json:"dryRun,omitempty"`
 
+	// abortConditions end the Fault early, torn down and Aborted, when one
+	// of them fails past its threshold while the Fault runs.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=map
+	// +listMapKey=name
+	AbortConditions []AbortCondition `json:"abortConditions,omitempty"`
+
 	// The action, exactly one of network and syscall.
 	FaultAction `json:",inline"`
 }
@@ -185,7 +193,7 @@ type FaultSpec struct {
 const MaxTargets = 10000
 
 // FaultPhase is where a Fault is in its life.
-// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Aborted
 type FaultPhase string
 
 const (
@@ -197,7 +205,16 @@ const (
 	FaultSucceeded FaultPhase = "Succeeded"
 	// FaultFailed: the fault was refused or could not be injected.
 	FaultFailed FaultPhase = "Failed"
+	// FaultAborted: an abort condition failed; the fault was torn down
+	// before its expiry.
+	FaultAborted FaultPhase = "Aborted"
 )
+
+// Finished reports whether a Fault in phase p has ended: nothing more will
+// be injected.
+func (p FaultPhase) Finished() bool {
+	return p == FaultSucceeded || p == FaultFailed || p == FaultAborted
+}
 
 // Target is one pod a Fault hits.
 type Target struct {
@@ -289,9 +306,21 @@ type FaultStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// phase is Pending, Running, Succeeded or Failed.
+	// phase is Pending, Running, Succeeded, Failed or Aborted.
 	// +optional
 	Phase FaultPhase `json:"phase,omitempty"`
+
+	// abort says which abort condition ended the Fault, what it saw and
+	// when; set only when phase is Aborted.
+	// +optional
+	Abort *AbortStatus `json:"abort,omitempty"`
+
+	// abortChecks are the last evaluations of the abort conditions.
+	// +optional
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=map
+	// +listMapKey=name
+	AbortChecks []AbortCheckStatus `json:"abortChecks,omitempty"`
 
 	// action summarises the action for kubectl, e.g. "drop egress 30%".
 	// +optional
@@ -358,6 +387,7 @@ type FaultStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Targets",type=integer,JSONPath=`.status.targetCount`
 // +kubebuilder:printcolumn:name="Left",type=string,JSONPath=`.status.timeLeft`
+// +kubebuilder:printcolumn:name="Aborted-By",type=string,JSONPath=`.status.abort.condition`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phase) || oldSelf.status.phase == 'Pending' || self.spec == oldSelf.spec",message="spec is immutable once the Fault has started; delete it and create a new one"
 type Fault struct {

@@ -20,7 +20,7 @@ const (
 )
 
 // RunOutcome is how one run of a FaultSchedule ended, or where it is.
-// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Skipped;Replaced;Missed;Deleted
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed;Aborted;Skipped;Replaced;Missed;Deleted
 type RunOutcome string
 
 const (
@@ -32,6 +32,9 @@ const (
 	RunSucceeded RunOutcome = "Succeeded"
 	// RunFailed: the Fault ended in phase Failed, or could not be created.
 	RunFailed RunOutcome = "Failed"
+	// RunAborted: the Fault ended in phase Aborted: an abort condition
+	// stopped it. It counts against failedRunsHistoryLimit.
+	RunAborted RunOutcome = "Aborted"
 	// RunSkipped: concurrencyPolicy Forbid skipped the run because an earlier
 	// run was still active; no Fault was created.
 	RunSkipped RunOutcome = "Skipped"

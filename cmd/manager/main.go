@@ -35,6 +35,7 @@ func run() error {
 		metricsAddr, probeAddr string
 		leaderElect            bool
 		protected              string
+		abortURLPrefixes       string
 		statusRefresh          time.Duration
 		teardownTimeout        time.Duration
 		qps                    float64
@@ -51,6 +52,8 @@ func run() error {
 	flag.Float64Var(&qps, "kube-api-qps", 50, "queries per second to the API server")
 	flag.IntVar(&burst, "kube-api-burst", 100, "burst of queries to the API server")
 	flag.IntVar(&workers, "max-concurrent-reconciles", 4, "Faults reconciled in parallel")
+	flag.StringVar(&abortURLPrefixes, "abort-check-url-prefix", "",
+		"comma-separated URL prefixes (scheme://host[:port]/path) that HTTP abort conditions may call besides the services of the Fault's own namespace")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -81,6 +84,7 @@ func run() error {
 		Client:                  mgr.GetClient(),
 		Recorder:                mgr.GetEventRecorder("temblor-manager"),
 		ProtectedNamespaces:     splitList(protected),
+		AbortCheckURLPrefixes:   splitList(abortURLPrefixes),
 		StatusRefresh:           statusRefresh,
 		TeardownTimeout:         teardownTimeout,
 		MaxConcurrentReconciles: workers,

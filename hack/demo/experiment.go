@@ -85,7 +85,7 @@ func runExperiment(ctx context.Context, c client.Client, app *demoApp, exp exper
 		if cur.Status.Phase == chaosv1.FaultRunning && r.injectedAfter > 0 && rate < r.worst {
 			r.worst = rate
 		}
-		if cur.Status.Phase == chaosv1.FaultSucceeded || cur.Status.Phase == chaosv1.FaultFailed {
+		if cur.Status.Phase.Finished() {
 			break
 		}
 		if time.Since(start) > d+2*time.Minute {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -19,7 +21,7 @@ const pollInterval = 250 * time.Millisecond
 func runCmd(ctx context.Context, a *app, args []string) int {
 	fs := a.flagSet("run")
 	file := fs.String("f", "", "Fault manifest")
-	wait := fs.Bool("wait", false, "follow the Fault until it ends; exit 0 if it Succeeded, 1 if it Failed; Ctrl-C stops it")
+	wait := fs.Bool("wait", false, "follow the Fault until it ends; exit 0 if it Succeeded, 1 if it Failed, 3 if an abort condition stopped it; Ctrl-C stops it")
 	if _, err := parse(fs, args); err != nil {
 		return 2
 	}
@@ -88,6 +90,13 @@ func (a *app) follow(ctx context.Context, cl *cluster, key client.ObjectKey) int
 				view.done()
 				fmt.Fprintf(a.io.Stderr, "fault/%s Failed: %s\n", key.Name, completion(f))
 				return 1
+			case chaosv1.FaultAborted:
+				if !meta.IsStatusConditionTrue(f.Status.Conditions, chaosv1.ConditionCompleted) {
+					break // still tearing down
+				}
+				view.done()
+				fmt.Fprintf(a.io.Stderr, "fault/%s Aborted: %s\n", key.Name, completion(f))
+				return exitAborted
 			}
 		}
 		select {
@@ -117,3 +126,7 @@ func (a *app) interrupt(ctx context.Context, cl *cluster, key client.ObjectKey) 
 	}
 	return 130
 }
+
+// exitAborted is temblorctl run --wait's exit status for a Fault that an
+// abort condition stopped: the system was hurt more than planned.
+const exitAborted = 3

@@ -1,0 +1,121 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+)
+
+// defaultAbortHTTPClient follows no redirect (a redirect could lead outside
+// the URL policy) and ignores the proxy environment.
+var defaultAbortHTTPClient = sync.OnceValue(func() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+})
+
+// maxAbortBody is how much of a check's response body is read (and
+// discarded) so that the connection can be reused.
+const maxAbortBody = 64 << 10
+
+// evaluateHTTP GETs the check's URL: Pass on an expected status code, Fail
+// on another, Error when the URL is not allowed or does not answer in time.
+func (r *FaultReconciler) evaluateHTTP(ctx context.Context, ns string, c *chaosv1.HTTPAbortCheck) abortEval {
+	if err := abortURLAllowed(c.URL, ns, r.AbortCheckURLPrefixes); err != nil {
+		return abortEval{chaosv1.AbortError, err.Error()}
+	}
+	timeout := defaultAbortHTTPTimeout
+	if c.Timeout != nil && c.Timeout.Duration > 0 {
+		timeout = c.Timeout.Duration
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
+	if err != nil {
+		return abortEval{chaosv1.AbortError, fmt.Sprintf("build request: %v", err)}
+	}
+	req.Header.Set("User-Agent", "temblor-manager abort check")
+	hc := r.HTTPClient
+	if hc == nil {
+		hc = defaultAbortHTTPClient()
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return abortEval{chaosv1.AbortError, fmt.Sprintf("GET %s: no answer within %s", c.URL, timeout)}
+		}
+		return abortEval{chaosv1.AbortError, fmt.Sprintf("GET %s: %v", c.URL, err)}
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAbortBody))
+	resp.Body.Close()
+	value := fmt.Sprintf("HTTP %d", resp.StatusCode)
+	if expectedStatus(resp.StatusCode, c.ExpectedStatusCodes) {
+		return abortEval{chaosv1.AbortPass, value}
+	}
+	return abortEval{chaosv1.AbortFail, value}
+}
+
+// expectedStatus reports whether code passes: one of want, or by default
+// any 2xx or 3xx.
+func expectedStatus(code int, want []int32) bool {
+	if len(want) == 0 {
+		return code >= 200 && code < 400
+	}
+	return slices.Contains(want, int32(code))
+}
+
+// evaluatePods counts the Ready pods the check selects in ns: Fail below
+// the floor, Error when none matches (a typo must not pass for healthy).
+func (r *FaultReconciler) evaluatePods(ctx context.Context, ns string, c *chaosv1.PodsAbortCheck) abortEval {
+	labels := make(client.MatchingLabels, len(c.MatchLabels))
+	for k, v := range c.MatchLabels {
+		labels[k] = string(v)
+	}
+	var pods corev1.PodList
+	if err := r.Client.List(ctx, &pods, client.InNamespace(ns), labels); err != nil {
+		return abortEval{chaosv1.AbortError, fmt.Sprintf("list pods: %v", err)}
+	}
+	total, ready := 0, 0
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded {
+			continue // leaving on purpose, not hurt
+		}
+		total++
+		if podReady(p) {
+			ready++
+		}
+	}
+	if total == 0 {
+		return abortEval{chaosv1.AbortError, fmt.Sprintf("no pod in %s matches %v", ns, map[string]string(labels))}
+	}
+	pct := ready * 100 / total
+	value := fmt.Sprintf("%d/%d ready (%d%%, floor %d%%)", ready, total, pct, c.MinReadyPercent)
+	if int32(pct) < c.MinReadyPercent {
+		return abortEval{chaosv1.AbortFail, value}
+	}
+	return abortEval{chaosv1.AbortPass, value}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

@@ -1,0 +1,4 @@
+package controllers
+
+// AbortURLAllowed exposes abortURLAllowed to the external test package.
+var AbortURLAllowed = abortURLAllowed
