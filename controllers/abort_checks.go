@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"slices"
 	"sync"
 
@@ -35,7 +36,8 @@ const maxAbortBody = 64 << 10
 // evaluateHTTP GETs the check's URL: Pass on an expected status code, Fail
 // on another, Error when the URL is not allowed or does not answer in time.
 func (r *FaultReconciler) evaluateHTTP(ctx context.Context, ns string, c *chaosv1.HTTPAbortCheck) abortEval {
-	if err := abortURLAllowed(c.URL, ns, r.AbortCheckURLPrefixes); err != nil {
+	podIP := func(ip netip.Addr) bool { return r.podOfNamespaceHas(ctx, ns, ip) }
+	if err := abortURLAllowed(c.URL, ns, r.AbortCheckURLPrefixes, podIP); err != nil {
 		return abortEval{chaosv1.AbortError, err.Error()}
 	}
 	timeout := defaultAbortHTTPTimeout
@@ -67,6 +69,28 @@ func (r *FaultReconciler) evaluateHTTP(ctx context.Context, ns string, c *chaosv
 		return abortEval{chaosv1.AbortPass, value}
 	}
 	return abortEval{chaosv1.AbortFail, value}
+}
+
+// podOfNamespaceHas reports whether ip is the address of a pod of ns that
+// does not share its node's network (a host-network pod's address is the
+// node's, which a Fault must not point the manager at).
+func (r *FaultReconciler) podOfNamespaceHas(ctx context.Context, ns string, ip netip.Addr) bool {
+	var pods corev1.PodList
+	if err := r.Client.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+		return false
+	}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.Spec.HostNetwork || p.DeletionTimestamp != nil {
+			continue
+		}
+		for _, a := range p.Status.PodIPs {
+			if got, err := netip.ParseAddr(a.IP); err == nil && got.Unmap() == ip {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // expectedStatus reports whether code passes: one of want, or by default

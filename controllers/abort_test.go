@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -240,6 +241,51 @@ var _ = Describe("Abort conditions", func() {
 		Expect(calls.Load()).To(BeZero())
 	})
 
+	It("calls a pod of the Fault's namespace by its IP, but not a host-network pod's (the node's address)", func(ctx SpecContext) {
+		// The suite allows http://127.0.0.1 only: 127.0.0.2 and 127.0.0.3
+		// are reachable only as pod IPs.
+		serve := func(addr string) string {
+			l, err := stdnet.Listen("tcp", addr+":0")
+			Expect(err).NotTo(HaveOccurred())
+			srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), ReadHeaderTimeout: time.Second}
+			go func() { _ = srv.Serve(l) }()
+			DeferCleanup(srv.Close)
+			return "http://" + l.Addr().String() + "/healthz"
+		}
+		podURL, hostURL := serve("127.0.0.2"), serve("127.0.0.3")
+		ns := newNamespace(ctx)
+		ensureNode(ctx, "node-a")
+		withIP := func(name, ip string, hostNetwork bool) {
+			pod := &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: corev1.PodSpec{NodeName: "node-a", HostNetwork: hostNetwork, AutomountServiceAccountToken: ptr.To(false),
+					Containers: []corev1.Container{{Name: "app", Image: "example.invalid/app:1"}}},
+			}
+			Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+			pod.Status.Phase = corev1.PodRunning
+			pod.Status.PodIP, pod.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+			Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		}
+		withIP("health", "127.0.0.2", false)
+		withIP("node-agent", "127.0.0.3", true)
+		// Created after the pods above: once the Fault selected it, the
+		// manager's cache holds their IPs too.
+		runningPod(ctx, ns, "target", "node-a", map[string]string{"app": "pod-ip"})
+		hostCheck := httpCondition("host-pod", hostURL, 1)
+		hostCheck.OnError = chaosv1.AbortOnErrorIgnore
+		f := networkFault(ns, "pod-ip", "pod-ip")
+		f.Spec.AbortConditions = []chaosv1.AbortCondition{httpCondition("pod", podURL, 1), hostCheck}
+		Expect(k8sClient.Create(ctx, f)).To(Succeed())
+
+		st := checkStatus(ctx, f, "pod", 1)
+		Expect(st.LastResult).To(Equal(chaosv1.AbortPass), st.LastValue)
+		Expect(st.LastValue).To(Equal("HTTP 200"))
+		st = checkStatus(ctx, f, "host-pod", 1)
+		Expect(st.LastResult).To(Equal(chaosv1.AbortError))
+		Expect(st.LastValue).To(ContainSubstring("is not allowed"))
+		Expect(getFault(ctx, f)(Default).Status.Phase).To(Equal(chaosv1.FaultRunning))
+	})
+
 	It("aborts when the ready share of selected pods falls below the floor", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		ensureNode(ctx, "node-a")
@@ -350,7 +396,7 @@ var _ = Describe("Abort sample", func() {
 		f := &chaosv1.Fault{}
 		Expect(yaml.UnmarshalStrict(data, f)).To(Succeed())
 		Expect(f.Spec.AbortConditions).To(HaveLen(2))
-		Expect(controllers.AbortURLAllowed(f.Spec.AbortConditions[0].HTTP.URL, "shop", nil)).To(Succeed())
+		Expect(controllers.AbortURLAllowed(f.Spec.AbortConditions[0].HTTP.URL, "shop", nil, nil)).To(Succeed())
 		f.Namespace = newNamespace(ctx)
 		Expect(k8sClient.Create(ctx, f, client.DryRunAll)).To(Succeed())
 	})

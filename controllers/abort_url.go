@@ -2,15 +2,17 @@ package controllers
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 )
 
 // abortURLAllowed says whether the manager may GET raw for a Fault in ns:
-// a service of ns (NAME.NS.svc or NAME.NS.svc.cluster.local, any port), or
-// a URL under one of prefixes. Credentials in the URL are refused: status
-// would show them.
-func abortURLAllowed(raw, ns string, prefixes []string) error {
+// a service of ns (NAME.NS.svc or NAME.NS.svc.cluster.local, any port), the
+// IP address of a pod of ns (podIP reports which; nil allows none), or a URL
+// under one of prefixes. Credentials in the URL are refused: status would
+// show them.
+func abortURLAllowed(raw, ns string, prefixes []string, podIP func(netip.Addr) bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return fmt.Errorf("url %q: %v", raw, err)
@@ -30,12 +32,15 @@ func abortURLAllowed(raw, ns string, prefixes []string) error {
 			return nil
 		}
 	}
+	if ip, err := netip.ParseAddr(host); err == nil && podIP != nil && podIP(ip.Unmap()) {
+		return nil
+	}
 	for _, p := range prefixes {
 		if urlUnder(u, p) {
 			return nil
 		}
 	}
-	return fmt.Errorf("url %s is not allowed: the manager calls services of namespace %s (http://NAME.%s.svc/...) and the URLs of its --abort-check-url-prefix flag only",
+	return fmt.Errorf("url %s is not allowed: the manager calls services of namespace %s (http://NAME.%s.svc/...), the IPs of its pods (not host-network ones) and the URLs of its --abort-check-url-prefix flag only",
 		raw, ns, ns)
 }
 

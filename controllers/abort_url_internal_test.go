@@ -1,11 +1,18 @@
 package controllers
 
-import "testing"
+import (
+	"net/netip"
+	"testing"
+)
 
-// TestAbortURLAllowed: the manager calls only services of the Fault's own
-// namespace and the operator's prefixes, and none of the look-alikes.
+// TestAbortURLAllowed: the manager calls only services and pods of the
+// Fault's own namespace and the operator's prefixes, and none of the
+// look-alikes.
 func TestAbortURLAllowed(t *testing.T) {
 	prefixes := []string{"http://prometheus.monitoring.svc:9090/api/", "https://status.example.com"}
+	podIP := func(ip netip.Addr) bool {
+		return ip == netip.MustParseAddr("10.244.0.7") || ip == netip.MustParseAddr("fd00::7")
+	}
 	for _, tc := range []struct {
 		url string
 		ok  bool
@@ -32,8 +39,16 @@ func TestAbortURLAllowed(t *testing.T) {
 		{"http://status.example.com/", false},                         // prefix's scheme
 		{"https://status.example.com.evil.com/", false},               // host look-alike
 		{"::not a url", false},
+
+		{"http://10.244.0.7:8080/healthz", true},    // a pod of the namespace
+		{"http://[fd00::7]:8080/healthz", true},     // its IPv6 address
+		{"http://10.244.0.8:8080/healthz", false},   // a pod of another namespace, or none
+		{"http://10.244.0.7.nip.io:8080/", false},   // a name that resolves there
+		{"http://0x0af40007:8080/", false},          // the pod's address in hex
+		{"http://[::ffff:10.244.0.8]:8080/", false}, // mapped: still not the pod
+		{"http://[::ffff:10.244.0.7]:8080/", true},  // mapped form of the pod
 	} {
-		err := abortURLAllowed(tc.url, "shop", prefixes)
+		err := abortURLAllowed(tc.url, "shop", prefixes, podIP)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: allowed=%v (%v), want %v", tc.url, err == nil, err, tc.ok)
 		}

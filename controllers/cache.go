@@ -12,8 +12,8 @@ import (
 
 // TrimPod is a cache transform that keeps only what the manager reads from a
 // Pod: identity, labels, deletion, node, container names, phase and
-// container IDs (target selection), and the Ready condition's status (pods
-// abort checks). With it the manager's pod cache stays small on clusters
+// container IDs (target selection), and the Ready condition's status, pod
+// IPs and host networking (abort checks). With it the manager's pod cache stays small on clusters
 // with many pods.
 func TrimPod(obj any) (any, error) {
 	pod, ok := obj.(*corev1.Pod)
@@ -27,8 +27,8 @@ func TrimPod(obj any) (any, error) {
 			ResourceVersion: pod.ResourceVersion, Labels: pod.Labels,
 			DeletionTimestamp: pod.DeletionTimestamp,
 		},
-		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName},
-		Status: corev1.PodStatus{Phase: pod.Status.Phase},
+		Spec:   corev1.PodSpec{NodeName: pod.Spec.NodeName, HostNetwork: pod.Spec.HostNetwork},
+		Status: corev1.PodStatus{Phase: pod.Status.Phase, PodIPs: pod.Status.PodIPs},
 	}
 	// Container names tell a container that does not exist from one that
 	// has not started (selector.containerNames refuses both, with reasons).
