@@ -50,6 +50,7 @@ func describeCmd(ctx context.Context, a *app, args []string) int {
 	w := a.io.Stdout
 	now := time.Now()
 	describeSpec(w, f, now)
+	describeAborts(w, f, now)
 	describeNodes(w, f, injections.Items)
 	describeConditions(w, f, now)
 	describeEvents(w, events, now)
