@@ -32,10 +32,13 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
+	// The suite's controller-runtime clients log through Ginkgo's writer.
+	ctrllog.SetLogger(GinkgoLogr)
 	RunSpecs(t, "Temblor e2e")
 }
 
