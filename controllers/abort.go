@@ -45,6 +45,15 @@ func abortCheckStatus(fault *chaosv1.Fault, name string) *chaosv1.AbortCheckStat
 	return &fault.Status.AbortChecks[len(fault.Status.AbortChecks)-1]
 }
 
+// appendAbortSample appends s to h, keeping the last MaxAbortHistory.
+func appendAbortSample(h []chaosv1.AbortSample, s chaosv1.AbortSample) []chaosv1.AbortSample {
+	h = append(h, s)
+	if extra := len(h) - chaosv1.MaxAbortHistory; extra > 0 {
+		h = append(h[:0:0], h[extra:]...)
+	}
+	return h
+}
+
 // abortEval is one evaluation's outcome.
 type abortEval struct {
 	result chaosv1.AbortResult
@@ -86,6 +95,8 @@ func (r *FaultReconciler) evaluateAborts(ctx context.Context, fault *chaosv1.Fau
 			st.LastTime = &metav1.MicroTime{Time: now}
 			st.LastResult, st.LastValue = e.result, truncate(e.value, 512)
 			st.Evaluations++
+			st.History = appendAbortSample(st.History, chaosv1.AbortSample{
+				Time: metav1.MicroTime{Time: now}, Result: e.result, Value: truncate(e.value, 128)})
 			switch {
 			case e.result == chaosv1.AbortPass:
 				st.ConsecutiveFailures = 0
@@ -117,8 +128,10 @@ func (r *FaultReconciler) evaluateAbort(ctx context.Context, ns string, c *chaos
 		return r.evaluateHTTP(ctx, ns, c.HTTP)
 	case c.Pods != nil:
 		return r.evaluatePods(ctx, ns, c.Pods)
+	case c.Prometheus != nil:
+		return r.evaluatePrometheus(ctx, ns, c.Prometheus)
 	}
-	return abortEval{chaosv1.AbortError, "no check set (want http or pods)"}
+	return abortEval{chaosv1.AbortError, "no check set (want http, pods or prometheus)"}
 }
 
 // abort ends a running fault because c fired: Aborted with the condition,

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
@@ -36,19 +37,35 @@ const maxAbortBody = 64 << 10
 // evaluateHTTP GETs the check's URL: Pass on an expected status code, Fail
 // on another, Error when the URL is not allowed or does not answer in time.
 func (r *FaultReconciler) evaluateHTTP(ctx context.Context, ns string, c *chaosv1.HTTPAbortCheck) abortEval {
-	podIP := func(ip netip.Addr) bool { return r.podOfNamespaceHas(ctx, ns, ip) }
-	if err := abortURLAllowed(c.URL, ns, r.AbortCheckURLPrefixes, podIP); err != nil {
+	code, _, err := r.abortGet(ctx, ns, c.URL, c.URL, c.Timeout, 0)
+	if err != nil {
 		return abortEval{chaosv1.AbortError, err.Error()}
 	}
-	timeout := defaultAbortHTTPTimeout
-	if c.Timeout != nil && c.Timeout.Duration > 0 {
-		timeout = c.Timeout.Duration
+	value := fmt.Sprintf("HTTP %d", code)
+	if expectedStatus(code, c.ExpectedStatusCodes) {
+		return abortEval{chaosv1.AbortPass, value}
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return abortEval{chaosv1.AbortFail, value}
+}
+
+// abortGet GETs target for a check of a Fault in ns once policyURL passes
+// the URL policy, within timeout (the default when nil), and returns the
+// status code and up to keep bytes of the body. Its errors read as the
+// value of a check that could not be evaluated.
+func (r *FaultReconciler) abortGet(ctx context.Context, ns, policyURL, target string, timeout *metav1.Duration, keep int64) (int, []byte, error) {
+	podIP := func(ip netip.Addr) bool { return r.podOfNamespaceHas(ctx, ns, ip) }
+	if err := abortURLAllowed(policyURL, ns, r.AbortCheckURLPrefixes, podIP); err != nil {
+		return 0, nil, err
+	}
+	limit := defaultAbortHTTPTimeout
+	if timeout != nil && timeout.Duration > 0 {
+		limit = timeout.Duration
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
-		return abortEval{chaosv1.AbortError, fmt.Sprintf("build request: %v", err)}
+		return 0, nil, fmt.Errorf("build request: %v", err)
 	}
 	req.Header.Set("User-Agent", "temblor-manager abort check")
 	hc := r.HTTPClient
@@ -58,17 +75,17 @@ func (r *FaultReconciler) evaluateHTTP(ctx context.Context, ns string, c *chaosv
 	resp, err := hc.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return abortEval{chaosv1.AbortError, fmt.Sprintf("GET %s: no answer within %s", c.URL, timeout)}
+			return 0, nil, fmt.Errorf("GET %s: no answer within %s", policyURL, limit)
 		}
-		return abortEval{chaosv1.AbortError, fmt.Sprintf("GET %s: %v", c.URL, err)}
+		return 0, nil, fmt.Errorf("GET %s: %v", policyURL, err)
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAbortBody))
-	resp.Body.Close()
-	value := fmt.Sprintf("HTTP %d", resp.StatusCode)
-	if expectedStatus(resp.StatusCode, c.ExpectedStatusCodes) {
-		return abortEval{chaosv1.AbortPass, value}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, keep))
+	if err != nil {
+		return 0, nil, fmt.Errorf("GET %s: read body: %v", policyURL, err)
 	}
-	return abortEval{chaosv1.AbortFail, value}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAbortBody)) // let the connection be reused
+	return resp.StatusCode, body, nil
 }
 
 // podOfNamespaceHas reports whether ip is the address of a pod of ns that

@@ -334,8 +334,8 @@ var _ = Describe("Abort conditions", func() {
 		},
 		Entry("both an HTTP and a pods check", func(c *chaosv1.AbortCondition) {
 			c.Pods = &chaosv1.PodsAbortCheck{MatchLabels: map[string]chaosv1.SelectorValue{"a": "b"}, MinReadyPercent: 50}
-		}, "set exactly one of http and pods"),
-		Entry("no check at all", func(c *chaosv1.AbortCondition) { c.HTTP = nil }, "set exactly one of http and pods"),
+		}, "set exactly one of http, pods and prometheus"),
+		Entry("no check at all", func(c *chaosv1.AbortCondition) { c.HTTP = nil }, "set exactly one of http, pods and prometheus"),
 		Entry("a timeout as long as the period", func(c *chaosv1.AbortCondition) {
 			c.HTTP.Timeout = &metav1.Duration{Duration: time.Second}
 		}, "http.timeout must be shorter than period"),

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,15 +73,18 @@ func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) e
 	)
 	// Start from the last roll-up: a node whose FaultInjection is already
 	// gone (teardown confirmed) keeps its final counters.
+	now := metav1.NewMicroTime(r.Clock.Now())
 	byNode := make(map[string]chaosv1.NodeStatus, len(fault.Status.Nodes)+len(injections))
 	for _, ns := range fault.Status.Nodes {
-		ns.Phase = chaosv1.InjectionRemoved
 		byNode[ns.NodeName] = ns
 	}
+	live := make(map[string]bool, len(injections))
 	for i := range injections {
 		fi := &injections[i]
+		live[fi.Spec.NodeName] = true
 		ns := chaosv1.NodeStatus{NodeName: fi.Spec.NodeName, Phase: fi.Status.Phase,
-			Targets: int32(len(fi.Spec.Targets)), Counters: fi.Status.Counters}
+			Targets: int32(len(fi.Spec.Targets)), Counters: fi.Status.Counters,
+			FirstInjectedTime: byNode[fi.Spec.NodeName].FirstInjectedTime}
 		if ns.Phase == "" {
 			ns.Phase = chaosv1.InjectionPending
 		}
@@ -88,6 +92,13 @@ func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) e
 			switch ts.State {
 			case chaosv1.TargetInjected:
 				ns.Injected++
+				if ns.FirstInjectedTime == nil {
+					t := now
+					if ts.InjectedTime != nil && ts.InjectedTime.Before(&now) {
+						t = *ts.InjectedTime
+					}
+					ns.FirstInjectedTime = &t
+				}
 			case chaosv1.TargetFailed, chaosv1.TargetGone:
 				failed++
 				problems = append(problems, fmt.Sprintf("%s on %s: %s %s", ts.Name, fi.Spec.NodeName, ts.State, ts.Message))
@@ -100,6 +111,13 @@ func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) e
 	nodes := make([]chaosv1.NodeStatus, 0, len(byNode))
 	var counters chaosv1.Counters
 	for _, ns := range byNode {
+		if !live[ns.NodeName] {
+			// Gone: its agent confirmed teardown (or the node went).
+			ns.Phase = chaosv1.InjectionRemoved
+			if ns.RemovedTime == nil {
+				ns.RemovedTime = &now
+			}
+		}
 		counters.Add(ns.Counters)
 		nodes = append(nodes, ns)
 	}
@@ -107,7 +125,6 @@ func (r *FaultReconciler) aggregate(ctx context.Context, fault *chaosv1.Fault) e
 	fault.Status.Nodes = nodes
 	fault.Status.Counters = counters
 	if injected > 0 && fault.Status.FirstInjectedTime == nil {
-		now := metav1.NewMicroTime(r.Clock.Now())
 		fault.Status.FirstInjectedTime = &now
 	}
 	if len(injections) == 0 {
@@ -148,7 +165,11 @@ func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-3] + "..."
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut-- // never split a character
+	}
+	return s[:cut] + "..."
 }
 
 // formatTimeLeft renders the time to expiry for kubectl, to the second.

@@ -8,8 +8,9 @@ import (
 // hurt more than planned: the manager evaluates it every period while the
 // Fault runs, and after failureThreshold failed evaluations in a row tears
 // the Fault down through the normal teardown and ends it Aborted.
-// +kubebuilder:validation:XValidation:rule="[has(self.http), has(self.pods)].filter(x, x).size() == 1",message="set exactly one of http and pods"
+// +kubebuilder:validation:XValidation:rule="[has(self.http), has(self.pods), has(self.prometheus)].filter(x, x).size() == 1",message="set exactly one of http, pods and prometheus"
 // +kubebuilder:validation:XValidation:rule="!has(self.http) || !has(self.http.timeout) || duration(self.http.timeout) < duration(has(self.period) ? self.period : '5s')",message="http.timeout must be shorter than period"
+// +kubebuilder:validation:XValidation:rule="!has(self.prometheus) || !has(self.prometheus.timeout) || duration(self.prometheus.timeout) < duration(has(self.period) ? self.period : '5s')",message="prometheus.timeout must be shorter than period"
 type AbortCondition struct {
 	// name identifies the condition in status, Events and reports: a DNS
 	// label, unique within the Fault.
@@ -27,6 +28,10 @@ type AbortCondition struct {
 	// pods fails when too few of the pods a selector names are Ready.
 	// +optional
 	Pods *PodsAbortCheck `json:"pods,omitempty"`
+
+	// prometheus fails when an instant query's value crosses a threshold.
+	// +optional
+	Prometheus *PrometheusAbortCheck `json:"prometheus,omitempty"`
 
 	// period is the time between evaluations, from 1s to 1h (default 5s).
 	// The first evaluation is as soon as the Fault runs.
@@ -114,6 +119,52 @@ type PodsAbortCheck struct {
 	MinReadyPercent int32 `json:"minReadyPercent"`
 }
 
+// PrometheusAbortCheck is an instant query of a Prometheus server, made by
+// the manager (GET URL/api/v1/query). The query must give exactly one
+// sample, a scalar or a vector of one series (aggregate it, e.g. with sum);
+// none or several is an evaluation error, never a pass. The server's URL
+// follows the same policy as an HTTP check's.
+// +kubebuilder:validation:XValidation:rule="has(self.failAbove) || has(self.failBelow)",message="set failAbove, failBelow or both"
+// +kubebuilder:validation:XValidation:rule="!has(self.failAbove) || !has(self.failBelow) || double(self.failBelow) < double(self.failAbove)",message="failBelow must be less than failAbove: the values between them pass"
+type PrometheusAbortCheck struct {
+	// url is the server's base URL, e.g. http://prometheus.monitoring.svc:9090;
+	// the manager appends /api/v1/query.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != '' && url(self).getQuery().size() == 0",message="url must be an absolute http or https URL with a host and no query"
+	URL string `json:"url"`
+
+	// query is the PromQL expression, e.g.
+	// sum(rate(http_requests_total{code=~"5.."}[1m])).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Query string `json:"query"`
+
+	// failAbove fails the check when the value is greater than this
+	// decimal number, e.g. "0.05".
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$`
+	FailAbove *string `json:"failAbove,omitempty"`
+
+	// failBelow fails the check when the value is less than this decimal
+	// number.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$`
+	FailBelow *string `json:"failBelow,omitempty"`
+
+	// timeout bounds one query, from 100ms to 10s (default 2s); shorter
+	// than period.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms') && duration(self) <= duration('10s')",message="timeout must be between 100ms and 10s"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
 // AbortResult is the outcome of one evaluation.
 // +kubebuilder:validation:Enum=Pass;Fail;Error
 type AbortResult string
@@ -160,6 +211,32 @@ type AbortCheckStatus struct {
 	// failures counts the evaluations that failed or erred.
 	// +optional
 	Failures int32 `json:"failures,omitempty"`
+
+	// history holds the last evaluations, oldest first, at most
+	// MaxAbortHistory of them.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	History []AbortSample `json:"history,omitempty"`
+}
+
+// MaxAbortHistory is how many evaluations an AbortCheckStatus keeps.
+const MaxAbortHistory = 20
+
+// AbortSample is one evaluation of an abort condition.
+type AbortSample struct {
+	// time is when it was made.
+	// +required
+	Time metav1.MicroTime `json:"time"`
+
+	// result is Pass, Fail or Error.
+	// +required
+	Result AbortResult `json:"result"`
+
+	// value is what was observed, shortened to 128 characters.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Value string `json:"value,omitempty"`
 }
 
 // AbortStatus records why a Fault was aborted.

@@ -298,6 +298,16 @@ type NodeStatus struct {
 	// the node's FaultInjection is removed, so totals never go backwards.
 	// +optional
 	Counters Counters `json:"counters,omitempty"`
+
+	// firstInjectedTime is the earliest time the node's agent reported a
+	// target injected.
+	// +optional
+	FirstInjectedTime *metav1.MicroTime `json:"firstInjectedTime,omitempty"`
+
+	// removedTime is when the manager first saw the node's FaultInjection
+	// gone: its agent had confirmed teardown.
+	// +optional
+	RemovedTime *metav1.MicroTime `json:"removedTime,omitempty"`
 }
 
 // FaultStatus is the observed state of a Fault.
