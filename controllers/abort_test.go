@@ -395,8 +395,9 @@ var _ = Describe("Abort sample", func() {
 		Expect(err).NotTo(HaveOccurred())
 		f := &chaosv1.Fault{}
 		Expect(yaml.UnmarshalStrict(data, f)).To(Succeed())
-		Expect(f.Spec.AbortConditions).To(HaveLen(2))
+		Expect(f.Spec.AbortConditions).To(HaveLen(3))
 		Expect(controllers.AbortURLAllowed(f.Spec.AbortConditions[0].HTTP.URL, "shop", nil, nil)).To(Succeed())
+		Expect(controllers.AbortURLAllowed(f.Spec.AbortConditions[2].Prometheus.URL, "shop", nil, nil)).To(Succeed())
 		f.Namespace = newNamespace(ctx)
 		Expect(k8sClient.Create(ctx, f, client.DryRunAll)).To(Succeed())
 	})

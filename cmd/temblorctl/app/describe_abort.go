@@ -49,6 +49,17 @@ func abortCheck(c *chaosv1.AbortCondition) string {
 	case c.Pods != nil:
 		sel := chaosv1.PodSelector{MatchLabels: c.Pods.MatchLabels}
 		return fmt.Sprintf("pods %s ready >= %d%%", selector(sel), c.Pods.MinReadyPercent)
+	case c.Prometheus != nil:
+		p := c.Prometheus
+		switch {
+		case p.FailBelow != nil && p.FailAbove != nil:
+			return fmt.Sprintf("query %s within %s..%s", p.Query, *p.FailBelow, *p.FailAbove)
+		case p.FailBelow != nil:
+			return fmt.Sprintf("query %s >= %s", p.Query, *p.FailBelow)
+		case p.FailAbove != nil:
+			return fmt.Sprintf("query %s <= %s", p.Query, *p.FailAbove)
+		}
+		return "query " + p.Query
 	}
 	return "-"
 }

@@ -17,12 +17,15 @@ import (
 func TestDescribeAborts(t *testing.T) {
 	now := time.Date(2026, 12, 4, 10, 0, 30, 0, time.UTC)
 	at := metav1.MicroTime{Time: now.Add(-20 * time.Second)}
+	half, zero := "0.5", "0"
 	f := &chaosv1.Fault{
 		Spec: chaosv1.FaultSpec{AbortConditions: []chaosv1.AbortCondition{
 			{Name: "checkout-healthy", HTTP: &chaosv1.HTTPAbortCheck{URL: "http://checkout.shop.svc/healthz"},
 				Period: &metav1.Duration{Duration: time.Second}, FailureThreshold: 2},
 			{Name: "web-ready", Pods: &chaosv1.PodsAbortCheck{
 				MatchLabels: map[string]chaosv1.SelectorValue{"app": "web"}, MinReadyPercent: 80}, OnError: chaosv1.AbortOnErrorIgnore},
+			{Name: "error-rate", Prometheus: &chaosv1.PrometheusAbortCheck{URL: "http://prometheus.shop.svc:9090",
+				Query: "sum(errors)", FailAbove: &half, FailBelow: &zero}},
 		}},
 		Status: chaosv1.FaultStatus{
 			Phase: chaosv1.FaultAborted,
@@ -41,6 +44,7 @@ func TestDescribeAborts(t *testing.T) {
 		`(?m)^  NAME\s+CHECK\s+EVERY\s+THRESHOLD\s+ON ERROR\s+LAST\s+VALUE\s+EVALUATIONS\s+FAILURES$`,
 		`(?m)^  checkout-healthy\s+GET http://checkout.shop.svc/healthz\s+1s\s+2\s+Abort\s+Fail 20s ago\s+HTTP 503\s+7\s+3 \(2 in a row\)$`,
 		`(?m)^  web-ready\s+pods app=web ready >= 80%\s+5s\s+1\s+Ignore\s+-\s+-\s+0\s+0 \(0 in a row\)$`,
+		`(?m)^  error-rate\s+query sum\(errors\) within 0..0.5\s+5s\s+1\s+Abort\s+-\s+-\s+0\s+0 \(0 in a row\)$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("describe lacks %s in:\n%s", re, out)
