@@ -1,6 +1,6 @@
 // Package app is the temblorctl command line, shared by the temblorctl
 // binary and the kubectl-temblor plugin: cluster commands (run, get,
-// describe, stop, validate) that talk to the API server like kubectl does,
+// describe, report, stop, validate) that talk to the API server like kubectl does,
 // and exec, the local mode that runs a Fault against a command with no
 // cluster.
 package app
@@ -52,6 +52,7 @@ var commands = []command{
 	{"run", "run -f FAULT.yaml [--wait]", "create a Fault; with --wait follow it until it ends", runCmd},
 	{"get", "get [NAME]", "list Faults, or show one", getCmd},
 	{"describe", "describe NAME", "show a Fault in detail: targets, nodes, counters, conditions, events", describeCmd},
+	{"report", "report NAME [-o table|json]", "what happened in a Fault (or a FaultSchedule's run): timeline, targets, counters, abort checks", reportCmd},
 	{"stop", "stop NAME [--wait]", "stop a Fault by deleting it; with --wait until it is gone", stopCmd},
 	{"validate", "validate -f FILE...", "check manifests against the cluster's CRD rules (server-side dry run)", validateCmd},
 	{"exec", "exec -f FAULT.yaml [--netns PATH] -- COMMAND [ARGS...]", "local mode, no cluster: run COMMAND under the fault (needs root)", execCmd},
