@@ -26,17 +26,9 @@ func describeCmd(ctx context.Context, a *app, args []string) int {
 	if err != nil {
 		return 2
 	}
-	if len(names) != 1 {
-		fmt.Fprintln(a.io.Stderr, "error: describe needs exactly one Fault name")
-		return 2
-	}
-	cl, err := a.kube.connect()
-	if err != nil {
-		return a.fail(err)
-	}
-	f := &chaosv1.Fault{}
-	if err := cl.c.Get(ctx, client.ObjectKey{Namespace: cl.namespace, Name: names[0]}, f); err != nil {
-		return a.fail(fmt.Errorf("get fault %s in %s: %w", names[0], cl.namespace, err))
+	cl, f, code := a.oneFault(ctx, "describe", names)
+	if f == nil {
+		return code
 	}
 	var injections chaosv1.FaultInjectionList
 	if err := cl.c.List(ctx, &injections, client.InNamespace(f.Namespace),

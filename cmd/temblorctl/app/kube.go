@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"flag"
 	"fmt"
 
@@ -65,4 +66,31 @@ func (k *kubeFlags) connect() (*cluster, error) {
 		return nil, fmt.Errorf("connect to %s: %w", cfg.Host, err)
 	}
 	return &cluster{c: c, namespace: ns, explicitNS: k.namespace != ""}, nil
+}
+
+// fault gets the Fault name of the connection's namespace.
+func (cl *cluster) fault(ctx context.Context, name string) (*chaosv1.Fault, error) {
+	f := &chaosv1.Fault{}
+	if err := cl.c.Get(ctx, client.ObjectKey{Namespace: cl.namespace, Name: name}, f); err != nil {
+		return nil, fmt.Errorf("get fault %s in %s: %w", name, cl.namespace, err)
+	}
+	return f, nil
+}
+
+// oneFault connects and gets the one Fault names holds, for the commands
+// that take exactly one name; it returns the exit status on failure.
+func (a *app) oneFault(ctx context.Context, command string, names []string) (*cluster, *chaosv1.Fault, int) {
+	if len(names) != 1 {
+		fmt.Fprintf(a.io.Stderr, "error: %s needs exactly one Fault name\n", command)
+		return nil, nil, 2
+	}
+	cl, err := a.kube.connect()
+	if err != nil {
+		return nil, nil, a.fail(err)
+	}
+	f, err := cl.fault(ctx, names[0])
+	if err != nil {
+		return nil, nil, a.fail(err)
+	}
+	return cl, f, 0
 }

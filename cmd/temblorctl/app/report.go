@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
 )
@@ -68,17 +67,13 @@ func reportCmd(ctx context.Context, a *app, args []string) int {
 	if err != nil {
 		return 2
 	}
-	if len(names) != 1 || (*output != "table" && *output != "json") {
-		fmt.Fprintln(a.io.Stderr, "error: report needs exactly one Fault name and -o table or -o json")
+	if *output != "table" && *output != "json" {
+		fmt.Fprintf(a.io.Stderr, "error: report: -o %q: want table or json\n", *output)
 		return 2
 	}
-	cl, err := a.kube.connect()
-	if err != nil {
-		return a.fail(err)
-	}
-	f := &chaosv1.Fault{}
-	if err := cl.c.Get(ctx, client.ObjectKey{Namespace: cl.namespace, Name: names[0]}, f); err != nil {
-		return a.fail(fmt.Errorf("get fault %s in %s: %w", names[0], cl.namespace, err))
+	_, f, code := a.oneFault(ctx, "report", names)
+	if f == nil {
+		return code
 	}
 	r := buildReport(f)
 	if *output == "json" {
