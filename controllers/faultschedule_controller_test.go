@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -175,8 +176,16 @@ var _ = Describe("FaultSchedule reconciler", Ordered, ContinueOnFailure, func() 
 				g.Expect(scheduleEvents(ctx, g, s, chaosv1.ReasonRunReplaced)).To(HaveLen(1))
 			}).WithTimeout(scheduleWait).Should(Succeed())
 
-			// The status write that recorded Replaced is lost (a conflict,
-			// a restart): the outcome must come back from the Fault itself.
+			// The replaced Fault finishes its teardown and is gone; then the
+			// status write that recorded Replaced is lost (a conflict, a
+			// restart): the outcome must come back from the Fault that
+			// replaced it, not read as Deleted.
+			replaced := &chaosv1.Fault{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: runName(s, first)}}
+			confirmTeardown(ctx, replaced)
+			Eventually(func(g Gomega) {
+				err := k8sClient.Get(ctx, key(ns, replaced.Name), &chaosv1.Fault{})
+				g.Expect(err).To(Satisfy(apierrors.IsNotFound), "the replaced Fault is still there: %v", err)
+			}).WithTimeout(scheduleWait).Should(Succeed())
 			restartLosingStatus(ctx, &stopMgr, s, func(st *chaosv1.FaultScheduleStatus) {
 				for i := range st.Runs {
 					if st.Runs[i].FaultName == runName(s, first) {

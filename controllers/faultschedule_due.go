@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -73,7 +74,13 @@ func (r *FaultScheduleReconciler) runDue(ctx context.Context, s *chaosv1.FaultSc
 		handled()
 		return nil
 	}
-	err := r.createRun(ctx, s, name, at)
+	var replaces []string
+	if s.Spec.ConcurrencyPolicy == chaosv1.ConcurrencyReplace {
+		// The runs just deleted, and those a retry of this run deleted before
+		// its Fault could be created.
+		replaces = runs.replacedBy(name)
+	}
+	err := r.createRun(ctx, s, name, at, replaces)
 	if err == nil || errors.Is(err, reconcile.TerminalError(nil)) {
 		handled()
 	}
@@ -145,8 +152,8 @@ func scheduledAt(f *chaosv1.Fault) time.Time {
 // createRun creates the Fault of the run due at at. A Fault the API server
 // rejects stops the schedule (terminal, in status and an Event): every
 // later run would be rejected too.
-func (r *FaultScheduleReconciler) createRun(ctx context.Context, s *chaosv1.FaultSchedule, name string, at time.Time) error {
-	f := r.faultFor(s, name, at)
+func (r *FaultScheduleReconciler) createRun(ctx context.Context, s *chaosv1.FaultSchedule, name string, at time.Time, replaces []string) error {
+	f := r.faultFor(s, name, at, replaces)
 	if err := controllerutil.SetControllerReference(s, f, r.Client.Scheme()); err != nil {
 		return fmt.Errorf("own fault %s: %w", name, err)
 	}
@@ -189,8 +196,9 @@ func (r *FaultScheduleReconciler) nameTaken(ctx context.Context, s *chaosv1.Faul
 	return nil
 }
 
-// faultFor builds the Fault of the run due at at from the template.
-func (r *FaultScheduleReconciler) faultFor(s *chaosv1.FaultSchedule, name string, at time.Time) *chaosv1.Fault {
+// faultFor builds the Fault of the run due at at from the template; replaces
+// names the runs it replaced, if any.
+func (r *FaultScheduleReconciler) faultFor(s *chaosv1.FaultSchedule, name string, at time.Time, replaces []string) *chaosv1.Fault {
 	labels := map[string]string{}
 	for k, v := range s.Spec.FaultTemplate.Metadata.Labels {
 		labels[k] = string(v)
@@ -201,6 +209,9 @@ func (r *FaultScheduleReconciler) faultFor(s *chaosv1.FaultSchedule, name string
 		annotations = map[string]string{}
 	}
 	annotations[chaosv1.AnnotationScheduledTime] = at.UTC().Format(time.RFC3339)
+	if len(replaces) > 0 {
+		annotations[chaosv1.AnnotationReplaces] = strings.Join(replaces, ",")
+	}
 	return &chaosv1.Fault{
 		ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: name, Labels: labels, Annotations: annotations},
 		Spec:       *s.Spec.FaultTemplate.Spec.DeepCopy(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -43,6 +44,28 @@ func (rs scheduleRuns) byName(name string) *chaosv1.Fault {
 	return nil
 }
 
+// replacedBy names the runs annotated as replaced by the run name.
+func (rs scheduleRuns) replacedBy(name string) []string {
+	var out []string
+	for _, f := range rs {
+		if f.fault.Annotations[chaosv1.AnnotationReplacedBy] == name {
+			out = append(out, f.fault.Name)
+		}
+	}
+	return out
+}
+
+// replacerOf names the run whose Fault records that it replaced the run
+// name, or "".
+func (rs scheduleRuns) replacerOf(name string) string {
+	for _, f := range rs {
+		if slices.Contains(strings.Split(f.fault.Annotations[chaosv1.AnnotationReplaces], ","), name) {
+			return f.fault.Name
+		}
+	}
+	return ""
+}
+
 // ownedFaults lists the Faults s controls, straight from the API server.
 func (r *FaultScheduleReconciler) ownedFaults(ctx context.Context, s *chaosv1.FaultSchedule) (scheduleRuns, error) {
 	var list chaosv1.FaultList
@@ -80,6 +103,14 @@ func (r *FaultScheduleReconciler) observeRuns(ctx context.Context, s *chaosv1.Fa
 		if f := runs.byName(run.FaultName); f != nil {
 			if run.Outcome != chaosv1.RunReplaced {
 				*run = runOf(f, run.ScheduledTime.Time)
+			}
+			continue
+		}
+		if by := runs.replacerOf(run.FaultName); by != "" && run.Outcome != chaosv1.RunReplaced {
+			// Replaced, and gone before a status write recorded it.
+			markReplaced(run, by)
+			if run.EndTime == nil {
+				run.EndTime = &metav1.Time{Time: now}
 			}
 			continue
 		}
@@ -162,8 +193,7 @@ func runOf(f *chaosv1.Fault, at time.Time) chaosv1.ScheduleRun {
 	}
 	ended := f.Status.Phase.Finished()
 	if by, ok := f.Annotations[chaosv1.AnnotationReplacedBy]; ok && !ended {
-		run.Outcome, run.Reason = chaosv1.RunReplaced, chaosv1.ReasonRunReplaced
-		run.Message = truncate("deleted by concurrencyPolicy Replace to start run "+by, 1000)
+		markReplaced(&run, by)
 		if f.DeletionTimestamp != nil {
 			run.EndTime = &metav1.Time{Time: f.DeletionTimestamp.Time}
 		}
@@ -187,6 +217,12 @@ func runOf(f *chaosv1.Fault, at time.Time) chaosv1.ScheduleRun {
 		run.EndTime = &metav1.Time{Time: final.LastTransitionTime.Time}
 	}
 	return run
+}
+
+// markReplaced records that run was deleted to start the run by.
+func markReplaced(run *chaosv1.ScheduleRun, by string) {
+	run.Outcome, run.Reason = chaosv1.RunReplaced, chaosv1.ReasonRunReplaced
+	run.Message = truncate("deleted by concurrencyPolicy Replace to start run "+by, 1000)
 }
 
 // prune deletes finished Faults beyond the history limits, oldest first.

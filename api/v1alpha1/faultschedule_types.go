@@ -100,6 +100,11 @@ const (
 	// AnnotationReplacedBy names the run that replaced this one under
 	// concurrencyPolicy Replace; it is set just before the Fault is deleted.
 	AnnotationReplacedBy = "chaos.temblor.dev/replaced-by"
+	// AnnotationReplaces lists, comma-separated, the runs that a run started
+	// under concurrencyPolicy Replace deleted. It outlives them: a run whose
+	// Fault is gone before the schedule's status recorded it still reads
+	// Replaced.
+	AnnotationReplaces = "chaos.temblor.dev/replaces"
 )
 
 // MaxScheduleRuns is the most entries status.runs keeps.
