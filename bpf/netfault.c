@@ -27,6 +27,7 @@
 #include "uapi.h"
 #include "bpf/bpf_helpers.h"
 #include "bpf/bpf_endian.h"
+#include "probability.h"
 #include "netfault.h"
 #include "netfault_parse.h"
 #include "netfault_corrupt.h"
@@ -156,15 +157,6 @@ static __always_inline int match(const struct net_cfg *cfg, const struct pkt *p,
 	return match_proto(cfg, p) && match_ports(cfg, p) && match_peer(cfg, p, egress);
 }
 
-/* roll returns true with the configured probability. */
-static __always_inline int roll(const struct net_cfg *cfg)
-{
-	if (cfg->probability >= TB_PROB_ONE)
-		return 1;
-	if (cfg->probability == 0)
-		return 0;
-	return bpf_get_prandom_u32() % TB_PROB_ONE < cfg->probability;
-}
 
 /* Headers the tc programs want in the linear part of the skb. */
 #define TB_PULL_LEN (sizeof(struct ethhdr) + 60 + 20)
@@ -189,7 +181,7 @@ static __always_inline int tc_fault(struct __sk_buff *skb, int egress)
 	if (!match(cfg, &p, egress))
 		return TC_ACT_UNSPEC;
 	cnt->matched++;
-	if (!roll(cfg))
+	if (!tb_roll(cfg->probability))
 		return TC_ACT_UNSPEC;
 
 	switch (cfg->action) {
@@ -241,7 +233,7 @@ int tb_xdp_ingress(struct xdp_md *ctx)
 	if (!match(cfg, &p, 0))
 		return XDP_PASS;
 	cnt->matched++;
-	if (cfg->action != TB_ACTION_DROP || !roll(cfg))
+	if (cfg->action != TB_ACTION_DROP || !tb_roll(cfg->probability))
 		return XDP_PASS;
 	cnt->dropped++;
 	return XDP_DROP;

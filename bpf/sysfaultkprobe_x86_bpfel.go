@@ -14,16 +14,16 @@ import (
 )
 
 type SysfaultKprobeTbSfConfig struct {
-	_          structs.HostLayout
-	Err        uint32
-	ProbBp     uint32
-	Scope      uint32
-	FileMask   uint32
-	PathLen    uint32
-	SockFilter uint32
-	Nports     uint32
-	Pad        uint32
-	Ports      [8]struct {
+	_           structs.HostLayout
+	Err         uint32
+	Probability uint32
+	Scope       uint32
+	FileMask    uint32
+	PathLen     uint32
+	SockFilter  uint32
+	Nports      uint32
+	Pad         uint32
+	Ports       [8]struct {
 		_    structs.HostLayout
 		From uint16
 		To   uint16

@@ -11,8 +11,6 @@
 #define TB_MAX_RANGES 8
 /* Maximum number of payload bytes a corrupt action flips a bit in. */
 #define TB_MAX_FLIPS 16
-/* Probability is in basis points: 10000 means every matching packet. */
-#define TB_PROB_ONE 10000
 
 /* Index of skb->cb[] that carries a target's slot from stub to tc program
  * (bpf/netfault_stub.go writes it at the same offset). */

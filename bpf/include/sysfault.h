@@ -24,6 +24,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include "probability.h"
 
 #if defined(__TARGET_ARCH_arm64)
 /*
@@ -105,7 +106,7 @@ struct tb_sf_port_range {
 /* The fault, written once by Go before any program is attached. */
 struct tb_sf_config {
 	__u32 err;      /* positive errno to inject */
-	__u32 prob_bp;  /* probability in basis points, 0..10000 */
+	__u32 probability; /* basis points, 0..TB_PROB_ONE */
 	__u32 scope;    /* TB_SF_SCOPE_* */
 	__u32 file_mask; /* TB_SF_MAY_* accesses that file_permission fails */
 	__u32 path_len; /* 0: no path filter */
@@ -393,9 +394,7 @@ static __always_inline bool tb_sf_sockaddr_len_ok(const struct tb_sf_addr *a, lo
 static __always_inline __u32 tb_sf_roll(const struct tb_sf_config *cfg, __u32 slot)
 {
 	tb_sf_count(slot, TB_SF_STAT_MATCHED);
-	if (cfg->prob_bp == 0)
-		return 0;
-	if (cfg->prob_bp < 10000 && bpf_get_prandom_u32() % 10000 >= cfg->prob_bp)
+	if (!tb_roll(cfg->probability))
 		return 0;
 	tb_sf_count(slot, TB_SF_STAT_FAILED);
 	return cfg->err;

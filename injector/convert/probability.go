@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+
+	"github.com/temblor-dev/temblor/bpf"
 )
 
 // probabilityPattern and maxProbabilityLen are the CRD's for Probability
@@ -21,7 +23,7 @@ const maxProbabilityLen = 6
 func BasisPoints(p chaosv1.Probability) (uint32, error) {
 	s := string(p)
 	if s == "" {
-		return 10000, nil
+		return bpf.ProbabilityOne, nil
 	}
 	if len(s) > maxProbabilityLen || !probabilityPattern.MatchString(s) {
 		return 0, fmt.Errorf("probability %q: want a percentage from 0 to 100 with at most two decimals", s)
@@ -39,7 +41,7 @@ func BasisPoints(p chaosv1.Probability) (uint32, error) {
 		return 0, fmt.Errorf("probability %q: %w", s, err)
 	}
 	bp := w*100 + f
-	if bp > 10000 {
+	if bp > bpf.ProbabilityOne {
 		return 0, fmt.Errorf("probability %q: above 100", s)
 	}
 	return uint32(bp), nil

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/temblor-dev/temblor/bpf"
 )
 
 // Action is what happens to a matching packet.
@@ -97,7 +99,7 @@ const (
 	// MaxPeerCIDRs is the most peer prefixes per address family.
 	MaxPeerCIDRs = 256
 	// ProbabilityOne is 100% in basis points.
-	ProbabilityOne = 10000
+	ProbabilityOne = bpf.ProbabilityOne
 )
 
 // PortRange is an inclusive range of ports.

@@ -53,10 +53,10 @@ func (st *attachState) own(c io.Closer) { st.ld.closers = append(st.ld.closers, 
 // faultConfig builds a backend family's tb_sf_config.
 func (st *attachState) faultConfig(scope, fileMask uint32, withPath bool) *config {
 	c := &config{
-		Err:      st.errno,
-		ProbBp:   st.cfg.ProbabilityBasisPoints,
-		Scope:    scope,
-		FileMask: fileMask,
+		Err:         st.errno,
+		Probability: st.cfg.ProbabilityBasisPoints,
+		Scope:       scope,
+		FileMask:    fileMask,
 	}
 	if withPath && st.cfg.PathPrefix != "" {
 		c.PathLen = uint32(len(st.cfg.PathPrefix))

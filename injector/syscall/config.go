@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/temblor-dev/temblor/bpf"
 )
 
 // MaxPathPrefix is the longest path prefix the programs compare, in bytes.
@@ -157,8 +159,8 @@ func (c Config) validate() error {
 	if _, ok := Errno(c.Errno); !ok {
 		errs = append(errs, fmt.Errorf("unknown errno %q", c.Errno))
 	}
-	if c.ProbabilityBasisPoints > 10000 {
-		errs = append(errs, fmt.Errorf("probability %d basis points is above 10000", c.ProbabilityBasisPoints))
+	if c.ProbabilityBasisPoints > bpf.ProbabilityOne {
+		errs = append(errs, fmt.Errorf("probability %d basis points is above %d", c.ProbabilityBasisPoints, bpf.ProbabilityOne))
 	}
 	if len(c.PathPrefix) > MaxPathPrefix {
 		errs = append(errs, fmt.Errorf("path prefix is %d bytes, longer than %d", len(c.PathPrefix), MaxPathPrefix))
