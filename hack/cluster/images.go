@@ -22,10 +22,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// imageSpec is one image made of a single static Go binary.
+// imageSpec is one image made of a single static binary: a Go package of
+// this module built here, or a binary built beforehand by a hack/ script.
 type imageSpec struct {
 	key      string // short name
 	pkg      string // Go package to build
+	prebuilt func() (path, hint string, err error)
 	repo     string // image repository (tags: "dev" and a content hash)
 	tag      string // fixed tag (pause)
 	user     string
@@ -37,6 +39,66 @@ var images = []imageSpec{
 	{key: "manager", pkg: "./cmd/manager", repo: "docker.io/temblor/manager", user: "65532"},
 	{key: "agent", pkg: "./cmd/agent", repo: "docker.io/temblor/agent", optional: true},
 	{key: "app", pkg: "./test/e2e/images/app", repo: "docker.io/temblor/e2e-app", user: "65532"},
+	// Only the e2e suite's Prometheus abort specs use it; skipped (and those
+	// specs skip, or fail with CI=true) until hack/build-prometheus.sh built
+	// it, so that `make demo` never pays for that build.
+	{key: "prometheus", prebuilt: prometheusBinary, repo: "docker.io/temblor/e2e-prometheus", user: "65534"},
+}
+
+// prometheusBinary is where hack/build-prometheus.sh caches the Prometheus
+// server of the version hack/tools/prometheus/go.mod pins.
+func prometheusBinary() (path, hint string, err error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", "", err
+	}
+	const mod = "github.com/prometheus/prometheus"
+	b, err := os.ReadFile(filepath.Join(root, "hack", "tools", "prometheus", "go.mod"))
+	if err != nil {
+		return "", "", err
+	}
+	version := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == "require" && f[1] == mod {
+			version = f[2]
+		}
+	}
+	if version == "" {
+		return "", "", fmt.Errorf("hack/tools/prometheus/go.mod: no `require %s` line", mod)
+	}
+	cache := os.Getenv("TEMBLOR_CACHE")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", "", err
+		}
+		cache = filepath.Join(home, ".cache", "temblor")
+	}
+	return filepath.Join(cache, "prometheus", version, "bin", "prometheus"),
+		"hack/build-prometheus.sh builds it in about 3 minutes", nil
+}
+
+// binary builds im's Go package, or finds its prebuilt binary, and returns
+// its path; skip says why an optional or prebuilt image is left out.
+func (im imageSpec) binary(root string) (path, skip string, err error) {
+	if im.prebuilt != nil {
+		path, hint, err := im.prebuilt()
+		if err != nil {
+			return "", "", err
+		}
+		if _, err := os.Stat(path); err != nil {
+			return "", fmt.Sprintf("%s is not built (only the e2e suite needs it; %s)", path, hint), nil
+		}
+		return path, "", nil
+	}
+	path = state.p("images", im.key, filepath.Base(im.key))
+	if err := goBuild(root, im.pkg, path); err != nil {
+		if im.optional {
+			return "", fmt.Sprintf("%s does not build yet:\n%v", im.pkg, err), nil
+		}
+		return "", "", err
+	}
+	return path, "", nil
 }
 
 // builtImages records, per image key, the references imported (written to
@@ -71,13 +133,13 @@ func ensureImages(pauseOnly bool) error {
 			continue
 		}
 		t := time.Now()
-		binPath := state.p("images", im.key, filepath.Base(im.key))
-		if err := goBuild(root, im.pkg, binPath); err != nil {
-			if im.optional {
-				logf("SKIP image %s: %s does not build yet:\n%v", im.key, im.pkg, err)
-				continue
-			}
-			return err
+		binPath, skip, err := im.binary(root)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", im.key, err)
+		}
+		if skip != "" {
+			logf("SKIP image %s: %s", im.key, skip)
+			continue
 		}
 		bin, err := os.ReadFile(binPath)
 		if err != nil {

@@ -7,7 +7,7 @@
 //	go run ./hack/cluster up           start (idempotent), print the kubeconfig path
 //	go run ./hack/cluster down         stop, clean up, print the host hygiene diff
 //	go run ./hack/cluster status       components, node, and hygiene diff so far
-//	go run ./hack/cluster load-images  build and import pause, manager, agent, e2e app
+//	go run ./hack/cluster load-images  build and import pause, manager, agent, e2e app (+ Prometheus if built)
 //	go run ./hack/cluster deploy       kubectl apply -k an overlay of config/default (+ config/agent)
 //	go run ./hack/cluster kubeconfig   print the kubeconfig path
 //	go run ./hack/cluster stop NAME... stop control-plane components (etcd, kube-apiserver, ...); up restarts them

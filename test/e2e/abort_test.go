@@ -11,9 +11,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/api/meta"
-
-	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
 )
 
 // abortRuns is how many Faults each abort spec runs, one after another.
@@ -31,33 +28,6 @@ var _ = Describe("Abort conditions on a real node", Ordered, Label("abort"), fun
 		requireTemblor()
 		ns = testNamespace("temblor-e2e-abort")
 	})
-
-	// abortRun applies one Fault that its own condition aborts and returns
-	// the reaction time and the abort's record.
-	abortRun := func(iw *injectionWatch, name, spec string) (time.Duration, time.Duration, *chaosv1.Fault) {
-		GinkgoHelper()
-		apply(faultYAML(ns, name, spec))
-		var injected, gone time.Time
-		var f *chaosv1.Fault
-		Eventually(func(g Gomega) {
-			injected, f, gone = iw.state(name)
-			g.Expect(f).NotTo(BeNil())
-			g.Expect(f.Status.Phase).To(Equal(chaosv1.FaultAborted), "%s: %v", name, f.Status.Conditions)
-			g.Expect(gone.IsZero()).To(BeFalse(), "%s: FaultInjections still there", name)
-			g.Expect(meta.IsStatusConditionTrue(f.Status.Conditions, chaosv1.ConditionCompleted)).To(BeTrue())
-		}).WithTimeout(60*time.Second).WithPolling(20*time.Millisecond).Should(Succeed(), "%s aborted and torn down", name)
-		Expect(injected.IsZero()).To(BeFalse(), "%s aborted before any target was injected: the check failed for another reason (%v)", name, f.Status.Abort)
-		Expect(f.Status.Abort).NotTo(BeNil())
-		return gone.Sub(injected), f.Status.Abort.Time.Sub(injected), f
-	}
-
-	report := func(kind string, react, detect []time.Duration, bound time.Duration) {
-		r := fmt.Sprintf("%s check: first target injected → every target detached: p50 %s p99 %s max %s (n=%d; bound %s = 1 s + period + timeout)\n"+
-			"  of which injected → abort decided: p50 %s p99 %s",
-			kind, pct(react, 50), pct(react, 99), pct(react, 100), len(react), bound, pct(detect, 50), pct(detect, 99))
-		AddReportEntry("abort reaction, "+kind, r)
-		GinkgoWriter.Println(r)
-	}
 
 	It(fmt.Sprintf("an HTTP check on the demo server aborts a 100%% drop on it within its bound, over %d runs", abortRuns), func() {
 		apply(appPod(ns, "demo", map[string]string{"app": "abort-http"}, "server"))
@@ -84,7 +54,7 @@ var _ = Describe("Abort conditions on a real node", Ordered, Label("abort"), fun
 		var react, detect []time.Duration
 		for i := range abortRuns {
 			name := fmt.Sprintf("http-%02d", i)
-			d, dd, f := abortRun(iw, name, fmt.Sprintf(`  selector: {matchLabels: {app: abort-http}}
+			d, dd, f := abortRun(iw, ns, name, fmt.Sprintf(`  selector: {matchLabels: {app: abort-http}}
   duration: 2m
   network: {type: Drop, direction: Ingress, probability: "100", protocol: TCP, destinationPorts: [{from: 8000}]}
   abortConditions:
@@ -97,12 +67,11 @@ var _ = Describe("Abort conditions on a real node", Ordered, Label("abort"), fun
 			Expect(get()).To(Succeed(), "%s: the demo server answers again once aborted", name)
 			react, detect = append(react, d), append(detect, dd)
 			if i == 0 {
-				AddReportEntry("kubectl get faults -o wide (aborted by an HTTP check)", mustKubectl("get", "faults", "-n", ns, "-o", "wide"))
-				AddReportEntry("kubectl describe fault (aborted by an HTTP check)", mustKubectl("describe", "fault", "-n", ns, name))
+				reportAbortedFault(ns, name, "an HTTP check")
 			}
 			mustKubectl("delete", "fault", "-n", ns, name, "--wait=false")
 		}
-		report("HTTP", react, detect, bound)
+		reportAbortReaction("HTTP", react, detect, bound, "1 s + period + timeout")
 		Expect(pct(react, 50)).To(BeNumerically("<=", bound))
 	})
 
@@ -123,7 +92,7 @@ var _ = Describe("Abort conditions on a real node", Ordered, Label("abort"), fun
 		var react, detect []time.Duration
 		for i := range abortRuns {
 			name := fmt.Sprintf("ready-%02d", i)
-			d, dd, f := abortRun(iw, name, fmt.Sprintf(`  selector: {matchLabels: {app: abort-ready}}
+			d, dd, f := abortRun(iw, ns, name, fmt.Sprintf(`  selector: {matchLabels: {app: abort-ready}}
   duration: 2m
   network: {type: Drop, direction: Ingress, probability: "100", protocol: TCP, destinationPorts: [{from: 8000}]}
   abortConditions:
@@ -139,7 +108,7 @@ var _ = Describe("Abort conditions on a real node", Ordered, Label("abort"), fun
 				waitReady(ns, p) // ready again once the drop is gone
 			}
 		}
-		report("pods readiness", react, detect, bound)
+		reportAbortReaction("pods readiness", react, detect, bound, "1 s + period + 2 s of failing probes")
 		Expect(pct(react, 50)).To(BeNumerically("<=", bound))
 	})
 })
