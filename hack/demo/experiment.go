@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	chaosv1 "github.com/temblor-dev/temblor/api/v1alpha1"
+	temblorctl "github.com/temblor-dev/temblor/cmd/temblorctl/app"
 )
 
 // experiment is one entry of experiments/ run by the demo.
@@ -99,10 +101,21 @@ func runExperiment(ctx context.Context, c client.Client, app *demoApp, exp exper
 	}
 	fmt.Printf("fault %s ended %s; recovery:\n", f.Name, r.phase)
 	r.recovered = watchRate(ctx, app, 6*time.Second, nil)
+	printReport(ctx, f.Name)
 	if r.phase != chaosv1.FaultSucceeded {
 		return r, fmt.Errorf("fault %s ended %s: %v", f.Name, r.phase, cur.Status.Conditions)
 	}
 	return r, nil
+}
+
+// printReport prints what happened in the Fault name, as `temblorctl
+// report` does (the same code, run in this process).
+func printReport(ctx context.Context, name string) {
+	fmt.Printf("\n$ temblorctl report -n %s %s\n", demoNS, name)
+	if code := temblorctl.Main(ctx, "temblorctl", []string{"--kubeconfig", kubeconfigPath(), "report", "-n", demoNS, name},
+		temblorctl.IO{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr}); code != 0 {
+		fmt.Printf("(temblorctl report exited %d)\n", code)
+	}
 }
 
 func meta(f *chaosv1.Fault, condType string) bool {
