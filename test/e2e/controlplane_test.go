@@ -132,6 +132,12 @@ var _ = Describe("Control plane stopped while Faults run", Ordered, Label("contr
 		Expect(err).To(HaveOccurred(), "the API server came back by itself")
 		down := time.Since(stopped)
 		Expect(down).To(BeNumerically("<", 30*time.Second), "longer than the agent's dead-man grace")
+		// The controller manager and scheduler restart with the API server,
+		// as on a control-plane node that comes back: once (CI, 2026-12-06)
+		// a controller manager kept running through the outage left every
+		// later namespace without its default ServiceAccount, so no later
+		// spec could create a pod.
+		cluster("stop", "kube-controller-manager", "kube-scheduler")
 		restart := time.Now()
 		cluster("up")
 		back := time.Since(restart)
@@ -159,6 +165,9 @@ var _ = Describe("Control plane stopped while Faults run", Ordered, Label("contr
 		mustKubectl("rollout", "status", "-n", "temblor-system", "deploy/temblor-manager", "--timeout=180s")
 		mustKubectl("rollout", "status", "-n", "temblor-system", "ds/temblor-agent", "--timeout=180s")
 		requireTemblor()
+		// The controllers are back too: a new namespace gets its default
+		// ServiceAccount (testNamespace waits for it).
+		testNamespace("temblor-e2e-cp-after")
 		mustKubectl("delete", "fault", "-n", ns, "--all", "--timeout=60s")
 	})
 })

@@ -129,12 +129,18 @@ func randSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-// testNamespace creates a namespace for one Ordered container and registers
-// its deletion and, when a spec failed, a dump of what was in it.
+// testNamespace creates a namespace for one Ordered container, waits until
+// the controller manager gave it its default ServiceAccount (no pod can be
+// created before), and registers its deletion.
 func testNamespace(prefix string) string {
 	GinkgoHelper()
 	ns := prefix + "-" + randSuffix()
 	mustKubectl("create", "namespace", ns)
+	Eventually(func() error {
+		_, err := kubectl("get", "serviceaccount", "-n", ns, "default", "-o", "name")
+		return err
+	}).WithTimeout(60*time.Second).WithPolling(100*time.Millisecond).Should(Succeed(),
+		"namespace %s has no default ServiceAccount: is kube-controller-manager's serviceaccount controller running?", ns)
 	DeferCleanup(func() {
 		if os.Getenv("E2E_KEEP_NAMESPACE") != "" {
 			GinkgoWriter.Printf("keeping namespace %s\n", ns)
