@@ -1,20 +1,22 @@
 package bpf
 
 import (
-	"os"
+	_ "embed"
 	"regexp"
 	"strconv"
 	"testing"
 )
 
+// probabilityHeader is include/probability.h, embedded so that the test
+// binary carries it into the kernel matrix's VMs, which have no source tree.
+//
+//go:embed include/probability.h
+var probabilityHeader []byte
+
 // TestProbabilityOneMatchesHeader holds Go's unit of probability to the one
 // both BPF families compile with.
 func TestProbabilityOneMatchesHeader(t *testing.T) {
-	b, err := os.ReadFile("include/probability.h")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^#define TB_PROB_ONE (\d+)$`).FindSubmatch(b)
+	m := regexp.MustCompile(`(?m)^#define TB_PROB_ONE (\d+)$`).FindSubmatch(probabilityHeader)
 	if m == nil {
 		t.Fatal("include/probability.h: no #define TB_PROB_ONE")
 	}

@@ -2,7 +2,7 @@
 /*
  * Probability of a fault, shared by netfault and sysfault: one unit, basis
  * points (1/10000), and one dice roll. Go's bpf.ProbabilityOne is the same
- * number (bpf/probability_test.go reads it from this header).
+ * number (bpf/probability_test.go embeds this header and checks).
  *
  * Include after the __u32 type (uapi.h or vmlinux.h) and
  * <bpf/bpf_helpers.h>.
